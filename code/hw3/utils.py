@@ -1,0 +1,171 @@
+"""Shared utilities: paths, the quick profile, seeding, devices, RNG state, atomic files, progress bars."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+# --- paths -------------------------------------------------------------------------------------------
+
+
+def project_root() -> Path:
+    """The repository root when the package is installed from a checkout (editable), else the cwd."""
+    here = Path(__file__).resolve().parents[2]
+    if (here / "pyproject.toml").exists() and (here / "code" / "hw3").is_dir():
+        return here
+    return Path.cwd()
+
+
+def quick() -> bool:
+    """True in the quick profile (`HW3_QUICK=1`): tiny data subsets, one epoch, a temporary results folder."""
+    return os.environ.get("HW3_QUICK", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def results_root() -> Path:
+    """Where runs live: `HW3_RESULTS`, else a temporary folder in the quick profile, else `<root>/results`."""
+    if env := os.environ.get("HW3_RESULTS"):
+        return Path(env)
+    if quick():
+        return Path(tempfile.gettempdir()) / "hw3-quick-results"
+    return project_root() / "results"
+
+
+def data_root() -> Path:
+    """The download/extraction cache: `HW3_DATA`, else `<root>/data`."""
+    if env := os.environ.get("HW3_DATA"):
+        return Path(env)
+    return project_root() / "data"
+
+
+def data_mirror() -> Path | None:
+    """A local folder holding the official data files (`HW3_DATA_MIRROR`), if set."""
+    env = os.environ.get("HW3_DATA_MIRROR")
+    return Path(env) if env else None
+
+
+# --- randomness and devices --------------------------------------------------------------------------
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and PyTorch (CPU and every CUDA device)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+
+
+def rng_state() -> dict:
+    """The global RNG states as tensors and plain Python values (safe for `torch.load(weights_only=True)`)."""
+    np_state = np.random.get_state()
+    state = {
+        "python": random.getstate(),
+        "numpy": (np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), *np_state[2:]),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    random.setstate(_tuplify(state["python"]))
+    name, keys, *rest = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), *rest))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _tuplify(x):
+    return tuple(_tuplify(v) for v in x) if isinstance(x, (list, tuple)) else x
+
+
+def get_device(preference: str | None = None) -> torch.device:
+    """CUDA, then Apple MPS, then CPU; `preference` or `HW3_DEVICE` overrides ("cpu", "cuda", "mps")."""
+    choice = (preference or os.environ.get("HW3_DEVICE") or "auto").lower()
+    if choice != "auto":
+        return torch.device(choice)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+# --- files -------------------------------------------------------------------------------------------
+
+
+def write_json(path: Path, obj) -> None:
+    """Write JSON atomically (temporary file in the same folder, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(obj, f, indent=2, sort_keys=False, default=_json_default)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_json(path: Path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _json_default(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, torch.Tensor):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+@contextmanager
+def atomic_dir(final: Path):
+    """Yield a temporary sibling folder; on success it is renamed to `final` (replacing it), else removed."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp"))
+    try:
+        yield tmp
+        replace_dir(tmp, final)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def replace_dir(src: Path, dst: Path) -> None:
+    """Move folder `src` to `dst`, replacing an existing `dst` with no moment where neither is complete."""
+    if dst.exists():
+        old = dst.with_name(f".{dst.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(dst, old)
+        os.replace(src, dst)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(src, dst)
+
+
+def progress(iterable=None, **kwargs):
+    """A tqdm progress bar, shown on terminals and hidden in notebooks, logs and tests."""
+    kwargs.setdefault("disable", None)  # None: off when stderr is not a TTY
+    kwargs.setdefault("dynamic_ncols", True)
+    kwargs.setdefault("leave", False)
+    return tqdm(iterable, **kwargs)
