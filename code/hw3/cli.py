@@ -1,0 +1,271 @@
+"""The `hw3` command: data, training, stored runs, sampling, prediction, reproduction and rendering."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from . import runs, utils
+
+# Modules whose import registers experiments (@runs.trainer) and that list the report's runs
+# (`report_configs()`), in the order `hw3 reproduce` trains them.
+EXPERIMENT_MODULES = ("hw3.theory", "hw3.gan", "hw3.sentiment")
+
+EPILOG = """examples:
+  hw3 data prepare --mirror ../shared/data      verify and unpack MNIST and IMDb offline
+  hw3 runs                                      stored runs and their headline metrics
+  hw3 train gan --name spec                     train (or load) the report's spec GAN
+  hw3 train gan --name my-gan --lr 1e-4         a new run with one hyperparameter changed
+  hw3 train sentiment --model attention --resume
+  hw3 sample gan --run spec -n 64 --out samples.pt --png samples.png
+  hw3 predict --run attention-s0 "A moving, beautifully acted film."
+  hw3 reproduce                                 retrain every run of the report, then render it
+"""
+
+
+class CLIError(Exception):
+    """An error shown to the user as one line, exit status 1."""
+
+
+def experiment_modules() -> list:
+    mods = []
+    for name in EXPERIMENT_MODULES:
+        try:
+            mods.append(importlib.import_module(name))
+        except ModuleNotFoundError as e:
+            if e.name != name:  # a genuine missing dependency, not a part still to be written
+                raise
+    return mods
+
+
+def report_configs(only: str | None = None) -> list[runs.RunConfig]:
+    """Every run the report shows, dependencies first."""
+    configs = [c for m in experiment_modules() for c in m.report_configs()]
+    return [c for c in configs if only is None or c.experiment == only or c.experiment.startswith(f"{only}-")]
+
+
+# --- commands ----------------------------------------------------------------------------------------
+
+
+def cmd_data_prepare(args) -> None:
+    from . import data
+
+    mirror = Path(args.mirror) if args.mirror else None
+    print(f"MNIST: {data.prepare_mnist(mirror=mirror) / 'MNIST' / 'raw'}")
+    print(f"IMDb:  {data.prepare_imdb(mirror=mirror)}")
+    try:
+        from . import text
+    except ModuleNotFoundError:
+        return
+    if hasattr(text, "prepare_corpus"):
+        print(f"IMDb tokens: {text.prepare_corpus(mirror=mirror)}")
+
+
+def cmd_runs(args) -> None:
+    experiment_modules()
+    found = [r for r in runs.list_runs() if not args.experiment or r.experiment == args.experiment]
+    if not found:
+        print(f"no stored runs under {utils.results_root()}")
+        return
+    rows = []
+    for r in found:
+        scalars = [(k, v) for k, v in r.metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        headline = ", ".join(f"{k}={v:.4g}" for k, v in scalars[:3])
+        p = r.provenance
+        rows.append((f"{r.experiment}/{r.name}", headline, p.get("date", "")[:10], p.get("device", ""),
+                     f"{p.get('wall_time_s', 0):.0f}s"))
+    widths = [max(len(row[i]) for row in rows + [("run", "metrics", "date", "device", "time")]) for i in range(5)]
+    for row in [("run", "metrics", "date", "device", "time"), *rows]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _parse_value(field: dataclasses.Field, text: str):
+    default = field.default
+    if isinstance(default, bool):
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.lower() in ("0", "false", "no", "off"):
+            return False
+        raise CLIError(f"--{field.name.replace('_', '-')} expects true/false, not {text!r}")
+    if isinstance(default, tuple):
+        return tuple(json.loads(f"[{text}]"))
+    if isinstance(default, int):
+        return int(text)
+    if isinstance(default, float):
+        return float(text)
+    return text
+
+
+def build_config(experiment: str, args) -> runs.RunConfig:
+    cls = runs.CONFIGS[experiment]
+    base = cls()
+    if args.config:
+        base = cls.from_dict({**base.to_dict(), **json.loads(Path(args.config).read_text())})
+    presets = {c.name: c for c in report_configs(experiment) if c.experiment == experiment}
+    if args.cfg_name in presets:
+        base = presets[args.cfg_name]
+    changes = {}
+    for f in dataclasses.fields(cls):
+        value = getattr(args, f"cfg_{f.name}", None)
+        if value is not None:
+            changes[f.name] = _parse_value(f, value)
+    return dataclasses.replace(base, **changes)
+
+
+def cmd_train(args) -> None:
+    config = build_config(args.experiment, args)
+    print(f"training {config.experiment}/{config.name} on {utils.get_device(args.device)}"
+          f"{' (quick profile)' if utils.quick() else ''}", file=sys.stderr)
+    run = runs.load_or_train(config, retrain=args.retrain, resume=args.resume, device=args.device)
+    shown = {k: v for k, v in run.metrics.items() if isinstance(v, (int, float, str))}
+    print(f"{run.path}\n{json.dumps(shown, indent=2)}")
+
+
+def cmd_reproduce(args) -> None:
+    configs = report_configs(args.only)
+    if not configs:
+        raise CLIError(f"no report runs match {args.only!r}")
+    # The estimate uses the wall time each run took last time, where a stored run says so.
+    previous = {}
+    for c in configs:
+        path = runs.run_dir(c) / "provenance.json"
+        previous[id(c)] = utils.read_json(path)["wall_time_s"] if path.exists() else None
+    known = [t for t in previous.values() if t]
+    fallback = sum(known) / len(known) if known else 60.0
+    total = sum(t or fallback for t in previous.values())
+    print(f"retraining {len(configs)} runs from scratch on {utils.get_device(args.device)}; "
+          f"about {total / 60:.0f} min by the stored wall times", file=sys.stderr)
+    bar = utils.progress(total=round(total), unit="s", desc="reproduce", leave=True,
+                         bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} est. s [{elapsed}<{remaining}]")
+    for c in configs:
+        bar.set_postfix_str(f"{c.experiment}/{c.name}")
+        t0 = time.perf_counter()
+        runs.load_or_train(c, retrain=not args.keep, device=args.device)
+        bar.update(previous[id(c)] or fallback)
+        print(f"  {c.experiment}/{c.name}: {time.perf_counter() - t0:.0f}s", file=sys.stderr)
+    bar.close()
+    if not args.no_render:
+        render(to=None)
+
+
+def find_quarto() -> str:
+    for candidate in (os.environ.get("QUARTO"), shutil.which("quarto"),
+                      str(utils.project_root() / ".quarto-bin" / "bin" / "quarto")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    raise CLIError("Quarto is not installed: run `make report` (installs it into .quarto-bin/), or get it from "
+                   "https://quarto.org/docs/get-started/ and make sure `quarto` is on PATH")
+
+
+def render(to: str | None) -> None:
+    quarto = find_quarto()
+    env = {**os.environ, "QUARTO_PYTHON": os.environ.get("QUARTO_PYTHON", sys.executable)}
+    cmd = [quarto, "render", *(["--to", to] if to else [])]
+    print(" ".join(cmd), file=sys.stderr)
+    done = subprocess.run(cmd, cwd=utils.project_root(), env=env)
+    if done.returncode:
+        raise CLIError(f"quarto render failed (exit {done.returncode})")
+
+
+def cmd_render(args) -> None:
+    render(args.to)
+
+
+# --- parser ------------------------------------------------------------------------------------------
+
+
+def _add_config_options(parser: argparse.ArgumentParser, cls: type[runs.RunConfig]) -> None:
+    group = parser.add_argument_group(f"{cls.__name__} fields (defaults shown)")
+    for f in dataclasses.fields(cls):
+        flag = f"--{f.name.replace('_', '-')}"
+        default = f.default if f.default is not dataclasses.MISSING else None
+        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        group.add_argument(flag, dest=f"cfg_{f.name}", metavar=type(default).__name__.upper(),
+                           help=f"default: {shown}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hw3", description="Deep Learning Assignment 3: train, inspect and render the report's runs.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"hw3 {__import__('hw3').__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("data", help="fetch, verify and unpack the data sets")
+    dsub = p.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    q = dsub.add_parser("prepare", help="MNIST and IMDb: fetch or copy from a mirror, verify, extract, tokenize")
+    q.add_argument("--mirror", help="folder with the official files (default: $HW3_DATA_MIRROR)")
+    q.set_defaults(func=cmd_data_prepare)
+
+    p = sub.add_parser("runs", help="table of stored runs and their headline metrics")
+    p.add_argument("--experiment", help="only this experiment (e.g. gan, sentiment)")
+    p.set_defaults(func=cmd_runs)
+
+    p = sub.add_parser("train", help="train an experiment's run (or load it if an identical one is stored)",
+                       epilog="`--name` of a report run starts from that run's config; other flags override fields.")
+    tsub = p.add_subparsers(dest="experiment", required=True, metavar="EXPERIMENT")
+    experiment_modules()
+    for experiment, cls in sorted(runs.CONFIGS.items()):
+        doc = (cls.__doc__ or "").strip().splitlines()
+        t = tsub.add_parser(experiment, help=doc[0] if doc else experiment)
+        t.add_argument("--config", help="JSON file of config fields")
+        t.add_argument("--resume", action="store_true", help="continue an interrupted run from its last epoch")
+        t.add_argument("--retrain", action="store_true", help="train again even if the run is stored")
+        t.add_argument("--device", help="cpu, cuda or mps (default: $HW3_DEVICE, else the best available)")
+        _add_config_options(t, cls)
+        t.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("reproduce", help="retrain every run the report shows from scratch, then render it")
+    p.add_argument("--only", help="only this experiment (gan, judge, sentiment, theory, ...)")
+    p.add_argument("--keep", action="store_true", help="keep stored runs whose config is unchanged")
+    p.add_argument("--no-render", action="store_true", help="train only; do not run quarto render")
+    p.add_argument("--device", help="cpu, cuda or mps")
+    p.set_defaults(func=cmd_reproduce)
+
+    p = sub.add_parser("render", help="render the report with Quarto (HTML site and PDF) from the stored runs")
+    p.add_argument("--to", choices=["html", "typst"], help="one format only")
+    p.set_defaults(func=cmd_render)
+
+    for add in _part_commands():
+        add(sub)
+    return parser
+
+
+def _part_commands():
+    """Commands that belong to one part of the report (sampling a GAN, predicting sentiment): every
+    function of this module named `add_<something>_command(subparsers)` adds its own subcommand."""
+    return [f for name, f in globals().items() if name.startswith("add_") and name.endswith("_command")]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted; rerun with --resume to continue from the last finished epoch", file=sys.stderr)
+        return 130
+    except (CLIError, runs.RunError, runs.TrainingDiverged, ValueError, FileNotFoundError) as e:
+        print(f"hw3: error: {e}", file=sys.stderr)
+        return 1
+    except Exception as e:  # noqa: BLE001 - one clear line, not a traceback; HW3_DEBUG=1 shows it
+        if os.environ.get("HW3_DEBUG"):
+            raise
+        from . import data
+
+        prefix = "data error" if isinstance(e, data.DataError) else f"{type(e).__name__}"
+        print(f"hw3: {prefix}: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
