@@ -13,9 +13,8 @@ import numpy as np
 import pytest
 import torch
 from conftest import needs_data
-from torchvision.datasets import MNIST
-
 from hw3 import data
+from torchvision.datasets import MNIST
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,6 @@ from typing import ClassVar
 
 import pytest
 import torch
-
 from hw3 import runs, utils
 
 
