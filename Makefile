@@ -1,0 +1,28 @@
+# Two commands set everything up on a fresh machine:
+#   make report   virtual environment + project + Quarto (if missing), then render HTML and PDF
+#   make test     virtual environment + project, then the test suite
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: report test setup lint clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+report: setup
+	QUARTO="$$(scripts/ensure-quarto)" && QUARTO_PYTHON="$(abspath $(PY))" "$$QUARTO" render
+	@echo "HTML: _book/index.html   PDF: _book/Deep-Learning-Assignment-3.pdf"
+
+test: setup
+	$(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check code tests benchmarks
+
+clean:
+	rm -rf _book .quarto
