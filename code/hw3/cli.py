@@ -179,6 +179,35 @@ def cmd_render(args) -> None:
     render(args.to)
 
 
+# --- hw3 sample gan (issue 3: the MNIST GAN) -----------------------------------------------------------
+
+
+def add_sample_command(sub) -> None:
+    """`hw3 sample gan --run NAME -n N --out FILE.pt [--seed S] [--png FILE]`."""
+    p = sub.add_parser("sample", help="generate samples from a trained model")
+    ssub = p.add_subparsers(dest="sample_model", required=True, metavar="MODEL")
+    g = ssub.add_parser("gan", help="digits from a stored GAN run",
+                        description="Write N generated digits as a float tensor N x 1 x 28 x 28 with values in "
+                                    "[0, 1] (torch.save), optionally also a PNG grid.")
+    g.add_argument("--run", default="spec", help="run name under results/gan/ (default: spec)")
+    g.add_argument("-n", type=int, default=64, help="number of samples (default: 64)")
+    g.add_argument("--out", required=True, type=Path, help="output .pt file")
+    g.add_argument("--seed", type=int, default=0, help="seed of the latent codes (default: 0)")
+    g.add_argument("--png", type=Path, help="also write the samples as a PNG grid")
+    g.add_argument("--device", default="cpu", help="cpu, cuda or mps (default: cpu)")
+    g.set_defaults(func=cmd_sample_gan)
+
+
+def cmd_sample_gan(args) -> None:
+    from . import gan
+
+    if args.n < 1:
+        raise CLIError(f"-n must be at least 1, not {args.n}")
+    images = gan.sample_to_file(args.run, args.n, args.out, seed=args.seed, png=args.png, device=args.device)
+    print(f"wrote {tuple(images.shape)} samples of gan/{args.run} to {args.out}"
+          + (f" and {args.png}" if args.png else ""))
+
+
 # --- parser ------------------------------------------------------------------------------------------
 
 

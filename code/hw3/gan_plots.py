@@ -1,0 +1,141 @@
+"""Figures of the GAN chapter. Each function takes stored results (runs, tensors, tables) and returns a
+matplotlib Figure; none of them trains."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from . import plots
+from .runs import Run
+
+DIGIT_CMAP = "gray_r"  # dark digits on white: reads well on screen and in print
+
+
+def mosaic(images: torch.Tensor, pad: int = 2, pad_value: float = 0.15) -> np.ndarray:
+    """(R, C, 1, 28, 28) in [0, 1] -> one (R*(28+pad)-pad, C*(28+pad)-pad) array."""
+    R, C = images.shape[:2]
+    h, w = images.shape[-2:]
+    out = np.full((R * (h + pad) - pad, C * (w + pad) - pad), pad_value, dtype=np.float32)
+    imgs = images.reshape(R, C, h, w).cpu().numpy()
+    for r in range(R):
+        for c in range(C):
+            out[r * (h + pad): r * (h + pad) + h, c * (w + pad): c * (w + pad) + w] = imgs[r, c]
+    return out
+
+
+def _show(ax, array: np.ndarray) -> None:
+    ax.imshow(array, cmap=DIGIT_CMAP, vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.grid(False)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+
+
+def _row_labels(ax, labels: list[str], size: int = 28, pad: int = 2) -> None:
+    ax.set_yticks([i * (size + pad) + size / 2 for i in range(len(labels))])
+    ax.set_yticklabels(labels)
+    ax.tick_params(axis="y", length=0)
+
+
+def progress(run: Run, num_samples: int = 12):
+    """The same fixed latent codes decoded after each stored epoch: one row per epoch."""
+    grids = run.load_tensors("progress")
+    epochs = sorted(int(k.split("_")[1]) for k in grids if k.startswith("epoch_"))
+    rows = torch.stack([grids[f"epoch_{e}"][:num_samples] for e in epochs])  # (E, S, 1, 28, 28)
+    fig, ax = plots.figure(height=0.58 * len(epochs) + 0.2)
+    _show(ax, mosaic(rows))
+    _row_labels(ax, [f"epoch {e}" for e in epochs])
+    return fig
+
+
+def samples(images: torch.Tensor, ncols: int = 16):
+    """A grid of images (N, 1, 28, 28) in [0, 1]."""
+    n = len(images) - len(images) % ncols or len(images)
+    rows = images[:n].reshape(-1, min(ncols, n), *images.shape[1:])  # (R, C, 1, 28, 28)
+    fig, ax = plots.figure(height=plots.WIDTH * rows.shape[0] / rows.shape[1])
+    _show(ax, mosaic(rows))
+    return fig
+
+
+def training_curves(run: Run):
+    """Per-epoch losses, mean discriminator outputs, and discriminator accuracy on real and fake."""
+    h = run.history_frame()
+    fig, axes = plots.figure(1, 3, height=2.6)
+    c = plots.OKABE_ITO
+    for ax in axes:
+        ax.set_prop_cycle(marker=["o" if len(h) <= 10 else ""] * 8)  # a point per epoch when there are few
+    axes[0].plot(h.epoch, h.loss_d, color=c[0], label="D loss")
+    axes[0].plot(h.epoch, h.loss_g, color=c[1], label="G loss")
+    axes[0].set(title="losses (BCE)", xlabel="epoch")
+    axes[1].plot(h.epoch, h.d_real, color=c[2], label="D(x)")
+    axes[1].plot(h.epoch, h.d_fake, color=c[3], label="D(G(z))")
+    axes[1].axhline(0.5, color="grey", lw=0.8, ls="--", label="equilibrium")
+    axes[1].set(title="mean D output", xlabel="epoch", ylim=(0, 1))
+    axes[2].plot(h.epoch, h.acc_real, color=c[2], label="real")
+    axes[2].plot(h.epoch, h.acc_fake, color=c[3], label="fake")
+    axes[2].set(title="D accuracy", xlabel="epoch", ylim=(0, 1.02))
+    for ax in axes:
+        ax.legend(loc="best", frameon=False)
+    return fig
+
+
+def interpolation(paths: dict[str, torch.Tensor]):
+    """Rows of images along latent paths: for each pair, the linear path above the spherical one."""
+    lin, sph = paths["linear"], paths["spherical"]  # (P, T, 1, 28, 28) each
+    rows = torch.stack([x for pair in zip(lin, sph, strict=True) for x in pair])  # (2P, T, 1, 28, 28)
+    labels = [f"pair {i + 1} {kind}" for i in range(len(lin)) for kind in ("linear", "spherical")]
+    fig, ax = plots.figure(height=plots.WIDTH * rows.shape[0] / rows.shape[1] * 0.85)
+    _show(ax, mosaic(rows))
+    _row_labels(ax, labels)
+    return fig
+
+
+def class_histogram(counts: dict[str, list[int]]):
+    """Share of each digit class (as the judge predicts it) for several image sets, with the uniform 10%."""
+    fig, ax = plots.figure(height=2.8)
+    width = 0.8 / len(counts)
+    digits = np.arange(10)
+    for i, (label, c) in enumerate(counts.items()):
+        c = np.asarray(c, dtype=float)
+        ax.bar(digits - 0.4 + width * (i + 0.5), c / c.sum(), width, label=label, color=plots.OKABE_ITO[i])
+    ax.axhline(0.1, color="grey", lw=0.8, ls="--", label="uniform")
+    ax.set(xticks=digits, xlabel="predicted digit", ylabel="share of samples")
+    ax.legend(frameon=False, ncols=len(counts) + 1, loc="upper center", bbox_to_anchor=(0.5, 1.15))
+    return fig
+
+
+def nearest_neighbours(nn: dict[str, torch.Tensor]):
+    """Generated digits (top row) above their nearest training digits in pixel space, with the distances."""
+    s, n, d = nn["samples"], nn["neighbours"], nn["distances"]
+    rows = torch.stack([s, n])  # (2, S, 1, 28, 28)
+    fig, ax = plots.figure(height=plots.WIDTH * 2 / len(s) + 0.35)
+    _show(ax, mosaic(rows))
+    _row_labels(ax, ["generated", "nearest\ntraining"])
+    ax.set_xticks([i * 30 + 14 for i in range(len(s))])
+    ax.set_xticklabels([f"{v:.1f}" for v in d.tolist()])
+    ax.tick_params(axis="x", length=0)
+    ax.set_xlabel("pixel distance (L2, images in [0, 1])")
+    return fig
+
+
+def study(table, target: dict, floor: dict | None = None):
+    """Left: classifier FID per run (log scale) with the target; right: precision, recall, class entropy."""
+    t = table.iloc[::-1]  # first row on top
+    y = np.arange(len(t))
+    fig, (a, b) = plots.figure(1, 2, height=0.32 * len(t) + 1.3)
+    colors = [plots.OKABE_ITO[1] if r == "spec" else plots.OKABE_ITO[0] for r in t["run"]]
+    a.barh(y, t["classifier FID"], color=colors)
+    a.axvline(target["spec_fid"] * target["fid_ratio"], color=plots.OKABE_ITO[3], ls="--",
+              label=f"target (spec / {round(1 / target['fid_ratio'])})")
+    if floor:
+        a.axvline(floor["fid"], color="grey", ls=":", label="real floor")
+    a.set(xscale="log", yticks=y, yticklabels=t["run"], xlabel="classifier FID (log, lower is better)")
+    a.legend(frameon=False, fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2)
+    for j, (col, marker) in enumerate((("precision", "o"), ("recall", "s"), ("class entropy", "D"))):
+        b.scatter(t[col], y, marker=marker, color=plots.OKABE_ITO[j + 2], label=col, zorder=3)
+    b.axvline(target["min_entropy"], color=plots.OKABE_ITO[3], ls="--", lw=0.8)
+    b.set(yticks=y, yticklabels=[], xlim=(-0.02, 1.02), xlabel="higher is better")
+    b.legend(frameon=False, fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=3)
+    return fig
