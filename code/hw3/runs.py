@@ -250,6 +250,8 @@ def _plain(v):
 
 
 def _git_commit() -> str:
+    if env := os.environ.get("HW3_GIT_COMMIT"):  # a copy of the tree without .git (e.g. a remote GPU machine)
+        return env
     try:
         out = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=utils.project_root(), capture_output=True, text=True, timeout=5
