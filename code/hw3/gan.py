@@ -270,6 +270,19 @@ def evaluate(G: nn.Module, config: GANConfig, device) -> dict:
     return metrics
 
 
+def bce_saturation(logit: float = 20.0) -> dict:
+    """Why the loss takes logits: D's loss on a fake it is sure is real (logit l, target 0), computed as
+    Sigmoid + BCELoss and as BCEWithLogitsLoss in float32, with the gradient d loss / d l of each."""
+    out = {}
+    for name, fn in (("sigmoid_bce", lambda l, t: F.binary_cross_entropy(torch.sigmoid(l), t)),
+                     ("with_logits", F.binary_cross_entropy_with_logits)):
+        l = torch.tensor([logit], requires_grad=True)
+        loss = fn(l, torch.zeros(1))
+        loss.backward()
+        out[name] = {"loss": loss.item(), "grad": l.grad.item()}
+    return out
+
+
 # --- using a stored run ------------------------------------------------------------------------------
 
 
@@ -300,6 +313,13 @@ def slerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         return torch.lerp(z0[None], z1[None], t[:, None])
     so = torch.sin(omega)
     return (torch.sin((1 - t) * omega)[:, None] * z0 + torch.sin(t * omega)[:, None] * z1) / so
+
+
+def midpoint_norm_ratio(num_pairs: int = 4, latent_dim: int = 100, seed: int = 0) -> float:
+    """Mean norm of the straight-line midpoints of the pairs `interpolations` uses, over their endpoints' mean
+    norm. Gaussian codes concentrate near the sphere of radius sqrt(latent_dim); lerp cuts inside it."""
+    z = noise(2 * num_pairs, latent_dim, seed).view(num_pairs, 2, -1)  # (P, 2, latent)
+    return (z.mean(1).norm(dim=1).mean() / z.norm(dim=2).mean()).item()
 
 
 def interpolations(G: nn.Module, num_pairs: int = 4, steps: int = 10, seed: int = 0) -> dict[str, torch.Tensor]:

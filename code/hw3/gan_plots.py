@@ -64,17 +64,16 @@ def training_curves(run: Run):
     h = run.history_frame()
     fig, axes = plots.figure(1, 3, height=2.6)
     c = plots.OKABE_ITO
-    for ax in axes:
-        ax.set_prop_cycle(marker=["o" if len(h) <= 10 else ""] * 8)  # a point per epoch when there are few
-    axes[0].plot(h.epoch, h.loss_d, color=c[0], label="D loss")
-    axes[0].plot(h.epoch, h.loss_g, color=c[1], label="G loss")
+    kw = {"marker": "o" if len(h) <= 10 else None, "lw": 1.4}  # a point per epoch when there are few
+    axes[0].plot(h.epoch, h.loss_d, color=c[0], label="D loss", **kw)
+    axes[0].plot(h.epoch, h.loss_g, color=c[1], label="G loss", **kw)
     axes[0].set(title="losses (BCE)", xlabel="epoch")
-    axes[1].plot(h.epoch, h.d_real, color=c[2], label="D(x)")
-    axes[1].plot(h.epoch, h.d_fake, color=c[3], label="D(G(z))")
+    axes[1].plot(h.epoch, h.d_real, color=c[2], label="D(x)", **kw)
+    axes[1].plot(h.epoch, h.d_fake, color=c[3], label="D(G(z))", **kw)
     axes[1].axhline(0.5, color="grey", lw=0.8, ls="--", label="equilibrium")
     axes[1].set(title="mean D output", xlabel="epoch", ylim=(0, 1))
-    axes[2].plot(h.epoch, h.acc_real, color=c[2], label="real")
-    axes[2].plot(h.epoch, h.acc_fake, color=c[3], label="fake")
+    axes[2].plot(h.epoch, h.acc_real, color=c[2], label="real", **kw)
+    axes[2].plot(h.epoch, h.acc_fake, color=c[3], label="fake", **kw)
     axes[2].set(title="D accuracy", xlabel="epoch", ylim=(0, 1.02))
     for ax in axes:
         ax.legend(loc="best", frameon=False)

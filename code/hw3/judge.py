@@ -106,6 +106,8 @@ def _train_judge(config: JudgeConfig, run: runs.RunWriter, device: torch.device)
         X, y = X[: config.train_subset], y[: config.train_subset]
     X, y = X.to(device), y.to(device)
     X_test, y_test = (t.to(device) for t in mnist_float(False))
+    if utils.quick():  # the quick profile checks the code path, not the accuracy: a test subset is enough
+        X_test, y_test = X_test[:1000], y_test[:1000]
 
     model = JudgeCNN(config.feature_size).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
