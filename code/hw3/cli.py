@@ -208,6 +208,45 @@ def cmd_sample_gan(args) -> None:
           + (f" and {args.png}" if args.png else ""))
 
 
+# --- hw3 predict (issue 4: IMDb sentiment) -------------------------------------------------------------
+
+
+def add_predict_command(sub) -> None:
+    """`hw3 predict --run NAME "text" ...` or `hw3 predict --run NAME --input FILE [--output FILE.jsonl]`."""
+    p = sub.add_parser("predict", help="sentiment of reviews with a stored IMDb run",
+                       description="Print label, P(positive) and the most-attended words of each review, or read "
+                                   "one review per line from --input and write one JSON object per line "
+                                   "(label, prob_pos, top_words, ...) to --output (default: stdout).")
+    p.add_argument("texts", nargs="*", metavar="TEXT", help="review text(s)")
+    p.add_argument("--run", required=True, help="run name under results/sentiment/ (or results/tfidf/)")
+    p.add_argument("--input", type=Path, help="a UTF-8 file with one review per line")
+    p.add_argument("--output", type=Path, help="write JSON lines here (with --input)")
+    p.add_argument("--top-k", type=int, default=5, help="number of top words shown (default: 5)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or mps (default: cpu)")
+    p.set_defaults(func=cmd_predict)
+
+
+def cmd_predict(args) -> None:
+    from . import predict
+
+    if bool(args.texts) == bool(args.input):
+        raise CLIError("give either review text(s) or --input FILE, not both or neither")
+    if args.output and not args.input:
+        raise CLIError("--output goes with --input")
+    texts = predict.read_reviews(args.input) if args.input else args.texts
+    preds = predict.predict(args.run, texts, top_k=args.top_k, device=args.device)
+    if args.input:
+        if args.output:
+            predict.write_jsonl(args.output, preds)
+            print(f"wrote {len(preds)} predictions to {args.output}", file=sys.stderr)
+        else:
+            for p in preds:
+                print(json.dumps(p, ensure_ascii=False))
+        return
+    for p in preds:
+        print(predict.format_prediction(p))
+
+
 # --- parser ------------------------------------------------------------------------------------------
 
 
