@@ -29,6 +29,7 @@ import dataclasses
 import re
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import ClassVar, NamedTuple
@@ -47,6 +48,7 @@ DEFAULT_MAX_LEN = 400  # used before the validation sweep has been run
 SEEDS = (0, 1, 2)
 SPLIT_SEED = 2011  # the validation split is the same for every run, whatever its seed
 FAITHFULNESS_KS = (1, 3, 5, 10, 20)
+SMALL_HIDDEN = 64  # GRUs up to this size run single-threaded on the CPU (see `cpu_threads`)
 _AUTO_NAME = re.compile(r"(baseline|attention|meanpool)-len\d+-s\d+")
 
 
@@ -248,6 +250,11 @@ def train_epoch(model, loader, opt, grad_clip: float, device, desc: str = "") ->
 def predict_proba(model: SentimentGRU, seqs, device, batch_size: int = 256,
                   with_weights: bool = False) -> tuple[np.ndarray, list[np.ndarray] | None]:
     """P(positive) for each encoded review (N,), and each review's attention weights (over its tokens)."""
+    with cpu_threads(model.gru.hidden_size, device):
+        return _predict_proba(model, seqs, device, batch_size, with_weights)
+
+
+def _predict_proba(model, seqs, device, batch_size, with_weights):
     model.eval()
     dataset = text.EncodedDataset(seqs, np.zeros(len(seqs)))
     probs = np.zeros(len(seqs))
@@ -271,9 +278,29 @@ def validation_metrics(model, dataset: text.EncodedDataset, device) -> dict:
             "val_accuracy": float(np.mean((probs >= 0.5) == y))}
 
 
+@contextmanager
+def cpu_threads(hidden_size: int, device):
+    """One intra-op thread for a small GRU on the CPU. Its per-step matrices are tiny, so extra threads
+    only add synchronisation, which on shared cores costs several times the work itself."""
+    if torch.device(device).type != "cpu" or hidden_size > SMALL_HIDDEN:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 @runs.trainer(SentimentConfig)
 def train(config: SentimentConfig, run: runs.RunWriter, device: torch.device) -> None:
     """Train with Adam and gradient clipping, keep the best-validation epoch, score the test set once."""
+    with cpu_threads(config.hidden_size, device):
+        _train(config, run, device)
+
+
+def _train(config: SentimentConfig, run: runs.RunWriter, device: torch.device) -> None:
     data = load_data(config)
     data.vocab.save(run.dir / "vocab.json")
     model = SentimentGRU.from_config(config).to(device)

@@ -51,8 +51,10 @@ def training_curves(final: list[runs.Run]):
     ax_loss.plot([], [], "k--", lw=1, label="training")
     ax_loss.plot([], [], "k-", lw=1, label="validation")
     ax_loss.legend(fontsize=8)
+    last = max(len(r.history) for r in final)
     for ax in (ax_loss, ax_acc):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlim(0.5, last + 0.5)
     return _shown(fig)
 
 
