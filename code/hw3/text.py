@@ -236,7 +236,7 @@ def build_corpus_cache(folder: Path, mirror: Path | None = None) -> Path:
             offsets = np.concatenate([[0], np.cumsum(lengths)])
             ids = np.fromiter((full[t] for tokens in token_lists for t in tokens), dtype=np.int32,
                               count=int(offsets[-1]))
-            np.savez(tmp / f"{split}.npz", ids=ids, offsets=offsets,
+            np.savez_compressed(tmp / f"{split}.npz", ids=ids, offsets=offsets,
                      labels=np.array([r.label for r in reviews], dtype=np.int64),
                      ratings=np.array([r.rating for r in reviews], dtype=np.int64),
                      review_ids=np.array([r.id for r in reviews], dtype=np.int64))
