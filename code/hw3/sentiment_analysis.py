@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -163,6 +164,14 @@ def faithfulness(model, seqs: list[torch.Tensor], ks=(1, 3, 5, 10, 20), *, devic
     return rows
 
 
+@lru_cache(maxsize=1)
+def imdb_test_reviews() -> list:
+    """The raw IMDb test reviews (for quoting), read once per process."""
+    from . import data
+
+    return data.imdb("test")
+
+
 # --- attention examples ------------------------------------------------------------------------------
 
 
@@ -186,13 +195,12 @@ class Example:
 def attention_examples(run: runs.Run, n: int = 4, *, min_tokens: int = 40, max_tokens: int = 110,
                        seed: int = 0) -> list[Example]:
     """`n` test reviews of moderate length (half negative, half positive), read by `run`'s model."""
-    from . import data
     from .sentiment import load_model, predict_proba
 
     model, vocab, config = load_model(run)
     if model.attention is None:
         raise ValueError(f"{run.name} has no attention weights")
-    reviews = data.imdb("test")
+    reviews = imdb_test_reviews()
     preds = run.load_tensors("test_predictions")
     index = preds["index"].numpy()
     lengths = preds["length"].numpy()
@@ -245,14 +253,12 @@ def highlight_html(examples: list[Example]) -> str:
 
 def confident_mistakes(run: runs.Run, n: int = 5, excerpt_chars: int = 350) -> pd.DataFrame:
     """The `n` test reviews the run got wrong with the highest confidence, quoted."""
-    from . import data
-
     preds = run.load_tensors("test_predictions")
     p, y, index = preds["prob_pos"].numpy(), preds["label"].numpy(), preds["index"].numpy()
     wrong = np.flatnonzero((p >= 0.5) != y)
     conf = np.where(p >= 0.5, p, 1 - p)
     order = wrong[np.argsort(-conf[wrong], kind="stable")][:n]
-    reviews = data.imdb("test")
+    reviews = imdb_test_reviews()
     rows = []
     for j in order:
         r = reviews[int(index[j])]
