@@ -215,7 +215,8 @@ def load_data(config: SentimentConfig) -> SentimentData:
 # --- training and evaluation -------------------------------------------------------------------------
 
 
-def train_step(model: SentimentGRU, batch: text.Batch, opt: torch.optim.Optimizer, grad_clip: float) -> tuple[float, int]:
+def train_step(model: SentimentGRU, batch: text.Batch, opt: torch.optim.Optimizer,
+               grad_clip: float) -> tuple[torch.Tensor, torch.Tensor]:
     """One Adam step on `batch`; returns (summed loss, number correct)."""
     out = model(batch.ids, batch.lengths, batch.mask)
     loss = nn.functional.binary_cross_entropy_with_logits(out.logits, batch.labels)
