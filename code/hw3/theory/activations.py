@@ -106,6 +106,7 @@ class ActivationsConfig(runs.RunConfig):
     lr: float = 0.01
     momentum: float = 0.9
     log_every: int = 10  # training steps between recorded losses
+    dead_probe_size: int = 1_000  # test images on which a unit must never fire to count as dead
     grid_min: float = -5.0
     grid_max: float = 5.0
     grid_points: int = 401
@@ -166,7 +167,7 @@ def train_activations(config: ActivationsConfig, run: runs.RunWriter, device) ->
             test_loss, test_acc = common.evaluate(model, X_test, y_test, device=device)
             run.log_epoch(epoch, activation=act, test_loss=test_loss, test_acc=test_acc)
         run.metrics[f"test_acc/{act}"] = test_acc
-        run.metrics[f"dead_fraction/{act}"] = dead_fraction(model, X_test[:1000].to(device))
+        run.metrics[f"dead_fraction/{act}"] = dead_fraction(model, X_test[:config.dead_probe_size].to(device))
 
     mean_norms = norms.mean(2)  # (A, I, L)
     for a, act in enumerate(ACTIVATIONS):
@@ -179,7 +180,8 @@ def train_activations(config: ActivationsConfig, run: runs.RunWriter, device) ->
         run.metrics[f"derivative_at_max/{act}"] = funcs["derivatives"][a, -1].item()
         run.metrics[f"derivative_at_min/{act}"] = funcs["derivatives"][a, 0].item()
     run.metrics.update({"activations": list(ACTIVATIONS), "inits": list(INITS), "grid_max": config.grid_max,
-                        "depth": config.depth, "width": config.width, "log_every": config.log_every})
+                        "depth": config.depth, "width": config.width, "log_every": config.log_every,
+                        "dead_probe_size": min(config.dead_probe_size, len(X_test))})
     run.metrics = common.headline_first(run.metrics, ["test_acc/sigmoid", "test_acc/relu",
                                                       "grad_ratio/gain-matched/sigmoid"])
     run.save_tensors("results", {**funcs, "grad_norms": norms, "train_losses": losses})
@@ -211,7 +213,7 @@ def plot_functions(run: runs.Run):
         ax.set_xlabel("$x$")
         ax.axhline(0, color="0.5", lw=0.6)
     ax_f.legend(fontsize=8)
-    return fig
+    return common.finish(fig)
 
 
 def plot_grad_norms(run: runs.Run):
@@ -232,7 +234,7 @@ def plot_grad_norms(run: runs.Run):
         ax.set_xticks(layers)
     axes[0].set_ylabel(r"$\|\partial L / \partial W_\ell\|$")
     axes[-1].legend(fontsize=8)
-    return fig
+    return common.finish(fig)
 
 
 def plot_training(run: runs.Run):
@@ -247,7 +249,7 @@ def plot_training(run: runs.Run):
     ax.set_ylabel("training cross-entropy")
     ax.set_yscale("log")
     ax.legend(fontsize=8)
-    return fig
+    return common.finish(fig)
 
 
 def summary_table(run: runs.Run) -> pd.DataFrame:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import math
 
+import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -145,3 +146,10 @@ def random_affine(X: torch.Tensor, generator: torch.Generator, *, max_shift: flo
     theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1)  # (N, 2, 3)
     grid = F.affine_grid(theta, list(X.shape), align_corners=False)  # (N, H, W, 2)
     return F.grid_sample(X, grid, align_corners=False, padding_mode="zeros")
+
+
+def finish(fig):
+    """Detach a finished figure from pyplot and return it, so that a notebook cell ending in a plot
+    call shows it once (as the cell's value) rather than twice (value plus pyplot's automatic display)."""
+    plt.close(fig)
+    return fig

@@ -68,6 +68,15 @@ def layer_comparison() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def layer_table() -> pd.DataFrame:
+    """`layer_comparison()` for display: thousands separators, and a check that module == formula."""
+    df = layer_comparison()
+    df["module = formula"] = df["parameters (module)"] == df["parameters (formula)"]
+    for col in ("parameters (module)", "parameters (formula)", "multiply-adds"):
+        df[col] = df[col].map(lambda v: f"{v:,}")
+    return df.set_index("input")
+
+
 # --- the models --------------------------------------------------------------------------------------
 
 
@@ -206,7 +215,7 @@ def train_layers(config: LayersConfig, run: runs.RunWriter, device) -> None:
 def model_table(run: runs.Run) -> pd.DataFrame:
     m = run.metrics
     s = m["table_shift"]
-    rows = [{"model": name, "parameters": m[f"params/{name}"], "test accuracy (%)": 100 * m[f"test_acc/{name}"],
+    rows = [{"model": name, "parameters": f"{m[f'params/{name}']:,}", "test accuracy (%)": 100 * m[f"test_acc/{name}"],
              f"shifted {s} px (%)": 100 * m[f"shifted_acc/{name}"],
              "drop (pp)": 100 * (m[f"test_acc/{name}"] - m[f"shifted_acc/{name}"])} for name in m["models"]]
     return pd.DataFrame(rows).set_index("model").round(1)
@@ -233,4 +242,4 @@ def plot_shift_robustness(run: runs.Run):
     ax.set_xlabel("shift (pixels)")
     ax.set_ylabel("test accuracy (%)")
     ax.legend(loc="lower left")
-    return fig
+    return common.finish(fig)

@@ -148,7 +148,8 @@ def results_table(run: runs.Run) -> pd.DataFrame:
         rows.append({"regularizer": v, "epochs": r["epochs_run"], "train acc. (%)": 100 * r["train_acc"],
                      "validation acc. (%)": 100 * r["val_acc"], "test acc. (%)": 100 * r["test_acc"],
                      "gap (pp)": 100 * (r["train_acc"] - r["test_acc"]), "test loss": r["test_loss"]})
-    return pd.DataFrame(rows).set_index("regularizer").round({"test loss": 3}).round(1)
+    df = pd.DataFrame(rows).set_index("regularizer")
+    return df.round({c: 3 if c == "test loss" else 1 for c in df.columns})
 
 
 def plot_curves(run: runs.Run, metric: str = "loss"):
@@ -183,4 +184,4 @@ def plot_curves(run: runs.Run, metric: str = "loss"):
         legend_ax.legend(handles, labels, loc="center", fontsize=8)
     if metric == "loss":
         axes[0, 0].set_yscale("log")
-    return fig
+    return common.finish(fig)

@@ -158,19 +158,22 @@ def train_siamese(config: SiameseConfig, run: runs.RunWriter, device) -> None:
     for epoch in range(start + 1, config.num_epochs + 1):
         model.train()
         perm = torch.randperm(len(X_train), generator=g)
-        total, batches = 0.0, 0
+        total, batches, positives, pairs_seen = 0.0, 0, 0, 0
         for b in range(0, len(perm) - config.batch_size + 1, config.batch_size):  # full batches only
             idx = perm[b:b + config.batch_size]
             Z = model(X_train[idx].to(device))  # (B, D): one pass of the shared encoder
             y_b = y_train[idx].to(device)
-            loss = contrastive_loss(Z[i], Z[j], y_b[i] == y_b[j], config.margin)  # B(B-1)/2 pairs
+            same = y_b[i] == y_b[j]  # (B(B-1)/2,)
+            loss = contrastive_loss(Z[i], Z[j], same, config.margin)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             total += loss.item()
             batches += 1
+            positives += int(same.sum())
+            pairs_seen += len(same)
         runs.check_finite(epoch, loss=total)
-        run.log_epoch(epoch, train_loss=total / max(batches, 1))
+        run.log_epoch(epoch, train_loss=total / max(batches, 1), positive_fraction=positives / max(pairs_seen, 1))
         run.save_checkpoint(epoch, model=model.state_dict(), opt=opt.state_dict(), generator=g.get_state())
     run.save_weights("encoder", model)
 
@@ -194,6 +197,7 @@ def train_siamese(config: SiameseConfig, run: runs.RunWriter, device) -> None:
     run.metrics["held_out_digits"] = list(config.held_out_digits)
     run.metrics["train_images"] = config.train_size
     run.metrics["train_pairs_per_epoch"] = (config.train_size // config.batch_size) * len(i)
+    run.metrics["train_positive_fraction"] = run.history[-1]["positive_fraction"] if run.history else 0.0
     (scatter_idx,) = common.split(len(X_test), (min(config.scatter_size, len(X_test)),), config.seed + 30)
     run.metrics = common.headline_first(run.metrics, ["auc/seen digits", "auc/held-out digits", "one_shot_10way_acc"])
     run.save_tensors("results", {"embedding": Z_test[scatter_idx], "labels": y_test[scatter_idx], **tensors})
@@ -240,4 +244,4 @@ def plot_embedding_and_roc(run: runs.Run):
     ax_roc.set_xlabel("false acceptance rate")
     ax_roc.set_ylabel("true acceptance rate")
     ax_roc.legend(loc="lower right", fontsize=8)
-    return fig
+    return common.finish(fig)

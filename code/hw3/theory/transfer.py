@@ -270,7 +270,7 @@ def plot_domains(run: runs.Run):
             ax.set_yticks([])
             ax.grid(False)
         axes[row, 0].set_ylabel(labels[row], fontsize=8)
-    return fig
+    return common.finish(fig)
 
 
 def plot_adaptation(run: runs.Run):
@@ -290,4 +290,4 @@ def plot_adaptation(run: runs.Run):
         ax.set_xlabel("adaptation step")
     axes[0].set_ylabel("target test accuracy (%)")
     axes[-1].legend(loc="lower right", fontsize=8)
-    return fig
+    return common.finish(fig)
