@@ -217,7 +217,7 @@ def verification_table(run: runs.Run) -> pd.DataFrame:
     groups = [k.split("/", 1)[1] for k in run.metrics if k.startswith("auc/")]
     rows = [{"test pairs": g, "pairs": run.metrics["test_pairs"], "ROC AUC": run.metrics[f"auc/{g}"],
              "equal error rate (%)": 100 * run.metrics[f"eer/{g}"]} for g in groups]
-    return pd.DataFrame(rows).set_index("test pairs").round(3)
+    return pd.DataFrame(rows).set_index("test pairs").round({"ROC AUC": 3, "equal error rate (%)": 1})
 
 
 def plot_embedding_and_roc(run: runs.Run):
@@ -239,9 +239,9 @@ def plot_embedding_and_roc(run: runs.Run):
     ax.set_aspect("equal", adjustable="datalim")
     for k, group in enumerate(g for g in ("seen digits", "held-out digits") if f"fpr/{g}" in t):
         ax_roc.plot(t[f"fpr/{group}"], t[f"tpr/{group}"], color=plots.OKABE_ITO[k],
-                    label=f"{group} (AUC {run.metrics[f'auc/{group}']:.3f})")
+                    label=f"{group.replace(' digits', '')}: AUC {run.metrics[f'auc/{group}']:.3f}")
     ax_roc.plot([0, 1], [0, 1], color="0.6", ls="--", lw=1, label="chance")
     ax_roc.set_xlabel("false acceptance rate")
     ax_roc.set_ylabel("true acceptance rate")
-    ax_roc.legend(loc="lower right", fontsize=8)
+    ax_roc.legend(loc="lower right", fontsize=7, title="digits", title_fontsize=7)
     return common.finish(fig)
