@@ -33,9 +33,14 @@ def setup() -> None:
 
 
 def figure(nrows: int = 1, ncols: int = 1, height: float | None = None, width: float = WIDTH, **kwargs):
-    """A new figure of the report's width; returns (fig, axes) like `plt.subplots`."""
+    """A new figure of the report's width; returns (fig, axes) like `plt.subplots`.
+
+    The figure is detached from pyplot at once, so a document shows it once (as the cell's value),
+    not a second time when the inline backend flushes pyplot's open figures."""
     height = height or width * 0.55
-    return plt.subplots(nrows, ncols, figsize=(width, height), constrained_layout=True, **kwargs)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), constrained_layout=True, **kwargs)
+    plt.close(fig)
+    return fig, axes
 
 
 setup()
