@@ -22,17 +22,18 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--iterations", type=int, default=300, help="iterations to time (after 20 warm-up ones)")
     p.add_argument("--epochs", type=int, default=0, help="instead, time this many full epochs")
-    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: as training sets them)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--arch", default="mlp")
     p.add_argument("--hidden-size", type=int, default=128)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--mnist", action="store_true", help="train on real MNIST (needs the data)")
     args = p.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
     device = utils.get_device(args.device)
     config = gan.GANConfig(arch=args.arch, hidden_size=args.hidden_size, batch_size=args.batch_size, judge="")
+    threads = args.threads or gan.training_threads(config, device)  # default: what training uses
+    if threads:
+        torch.set_num_threads(threads)
     n_full = 60_000
     iters_per_epoch = math.ceil(n_full / config.batch_size)
     utils.seed_everything(0)
