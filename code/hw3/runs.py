@@ -319,6 +319,7 @@ def load_or_train(config: RunConfig, *, retrain: bool = False, resume: bool = Fa
 
     In the quick profile the config is first shrunk with `config.quick()`. A stored run under the
     same name with a different config is an error (not silently redone) unless `retrain=True`.
+    With `HW3_NO_TRAIN` set, a missing run is an error instead of a training (renders use it).
     """
     if utils.quick():
         config = config.quick()
@@ -333,6 +334,8 @@ def load_or_train(config: RunConfig, *, retrain: bool = False, resume: bool = Fa
                 f"stored run {config.experiment}/{config.name} was trained with a different config ({diff}); "
                 "retrain it (`hw3 train ... --retrain` or retrain=True) or give the new config another name"
             )
+    if os.environ.get("HW3_NO_TRAIN"):
+        raise RunError(f"run {config.experiment}/{config.name} is not stored and HW3_NO_TRAIN is set")
     return train_run(config, resume=resume, device=device, root=root)
 
 
