@@ -15,6 +15,7 @@ import math
 import time
 
 import torch
+
 from hw3 import gan, utils
 
 

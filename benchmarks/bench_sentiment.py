@@ -24,6 +24,7 @@ import time
 
 import numpy as np
 import torch
+
 from hw3 import sentiment, text, utils
 
 

@@ -12,9 +12,11 @@ import urllib.request
 import numpy as np
 import pytest
 import torch
-from conftest import needs_data
-from hw3 import data
 from torchvision.datasets import MNIST
+
+from hw3 import data
+
+from conftest import needs_data
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,7 @@ Documents are discovered, so one added later is covered without touching this fi
 import os
 
 import pytest
+
 from conftest import needs_data
 from quarto import ROOT, execute, find_documents, parse
 

@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+
 from hw3 import cli, gan, judge, runs, utils
 
 TINY = gan.GANConfig(name="tiny", num_epochs=2, batch_size=32, num_grid=4, judge="")

@@ -11,6 +11,7 @@ import re
 
 import pytest
 import yaml
+
 from quarto import ROOT, find_documents, parse
 
 DOCS = find_documents()

@@ -6,6 +6,7 @@ from typing import ClassVar
 
 import pytest
 import torch
+
 from hw3 import runs, utils
 
 

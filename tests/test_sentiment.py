@@ -6,10 +6,12 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import needs_data
+from safetensors.torch import save_file
+
 from hw3 import cli, predict, runs, sentiment, text, utils
 from hw3 import sentiment_analysis as analysis
-from safetensors.torch import save_file
+
+from conftest import needs_data
 
 TINY = {"vocab_size": 50, "embedding_dim": 8, "hidden_size": 12, "attention_dim": 6}
 

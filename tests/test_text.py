@@ -5,8 +5,10 @@ import time
 import numpy as np
 import pytest
 import torch
-from conftest import needs_data
+
 from hw3 import text
+
+from conftest import needs_data
 
 # --- tokenizer ---------------------------------------------------------------------------------------
 
