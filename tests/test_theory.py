@@ -7,10 +7,12 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import needs_data
+from torch import nn
+
 from hw3 import runs, utils
 from hw3.theory import activations, common, layers, regularization, report_configs, siamese, transfer
-from torch import nn
+
+from conftest import needs_data
 
 # --- the report's runs -------------------------------------------------------------------------------
 
