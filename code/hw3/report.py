@@ -1,0 +1,290 @@
+"""The front page (`index.qmd`): the report's headline results, and where each number comes from.
+
+Nothing is re-derived here: the runs are loaded through each part's own functions (`gan.report_configs`,
+`gan.study_table` / `gan.study_target`, `sentiment.final_configs`, `sentiment_analysis.summary`,
+`theory.report_configs`) with `runs.load_or_train`, so the front page shows exactly the runs the chapters
+show. In a real render every run is stored and only loads; in the quick profile (a temporary, empty
+results folder) the tiny versions are trained, about a minute on one core.
+
+    page = report.load()
+    report.headline_table(page)     # results at a glance, one row per headline (formatted for display)
+    report.provenance_table(page)   # run, date, device, wall time and commit of every run shown
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import NamedTuple
+
+import pandas as pd
+
+from . import gan, runs, sentiment, tfidf, theory, utils
+from . import sentiment_analysis as sa
+
+
+class FrontPage(NamedTuple):
+    """Every run the front page shows (and the GAN study's verdict, which picks the best variant)."""
+
+    judge: runs.Run  # its metrics["floor"]: real training digits scored like samples
+    spec: runs.Run
+    best: runs.Run  # the study variant with the lowest classifier FID
+    gan_target: dict  # gan.study_target of the study
+    final: list[runs.Run]  # every GRU model at its chosen max_len, every seed
+    tfidf: runs.Run
+    theory: dict[str, runs.Run]  # experiment ("theory-transfer", ...) -> run
+
+    def shown(self) -> list[tuple[str, runs.Run]]:
+        """(what the run stands for on the front page, run), in the order of the headline table."""
+        out = [(f"Q1 · {THEORY_TITLES[e]}", r) for e, r in self.theory.items()]
+        out += [("Q2 · judge CNN (real-digit floor)", self.judge), ("Q2 · spec GAN", self.spec),
+                ("Q2 · best study variant", self.best)]
+        out += [(f"Q3 · {sa.MODEL_LABELS[sa.model_of(r)]}, seed {r.config_dict['seed']}", r) for r in self.final]
+        out.append((f"Q3 · {sa.MODEL_LABELS['tfidf']}", self.tfidf))
+        return out
+
+
+THEORY_TITLES = {
+    "theory-transfer": "transfer learning",
+    "theory-layers": "dense vs convolutional layers",
+    "theory-regularization": "regularization",
+    "theory-siamese": "Siamese networks",
+    "theory-activations": "activation functions",
+}
+
+
+def configs() -> list[runs.RunConfig]:
+    """Every run the front page loads, in training order (the judge before the GANs it scores)."""
+    return [*theory.report_configs(), *gan.report_configs(), *sentiment.final_configs(), tfidf.TfidfConfig()]
+
+
+def missing() -> list[str]:
+    """experiment/name of the front page's runs that are not stored with their config (would be trained)."""
+    out = []
+    for c in configs():
+        c = c.quick() if utils.quick() else c
+        path = runs.run_dir(c)
+        if not (path / "config.json").exists() or utils.read_json(path / "config.json") != c.to_dict():
+            out.append(f"{c.experiment}/{c.name}")
+    return out
+
+
+def load(*, device=None) -> FrontPage:
+    """Load (in the quick profile: train the tiny versions of) every run the front page shows."""
+    loaded = [runs.load_or_train(c, device=device) for c in configs()]
+
+    def of(experiment: str) -> list[runs.Run]:
+        return [r for r in loaded if r.experiment == experiment]
+
+    study = of("gan")  # the spec first, then the variants
+    target = gan.study_target(gan.study_table(study))
+    by_name = {r.name: r for r in study}
+    return FrontPage(
+        judge=of("judge")[0], spec=by_name["spec"], best=by_name[target["best"]], gan_target=target,
+        final=of("sentiment"), tfidf=of("tfidf")[0],
+        theory={r.experiment: r for r in loaded if r.experiment.startswith("theory-")},
+    )
+
+
+# --- results at a glance -----------------------------------------------------------------------------
+
+
+class Headline(NamedTuple):
+    part: str
+    result: str  # what is measured
+    value: str  # as shown
+    compare: str  # what to read it against
+    numbers: dict[str, float]  # the unformatted values behind `value` (tests compare them with the runs)
+    runs: tuple[str, ...]  # experiment/name of the runs it comes from
+
+
+def pct(x: float, digits: int = 1) -> str:
+    return f"{100 * x:.{digits}f}%"
+
+
+def fid(x: float) -> str:
+    """Classifier FID as gan.qmd prints it: one decimal from 10 up (264.6), two below (1.63)."""
+    return f"{x:.1f}" if x >= 10 else f"{x:.2f}"
+
+
+def accuracy(mean: float, std: float, seeds: int) -> str:
+    """'89.12 ± 0.21%' over several seeds, '88.87%' for one (as in attention.qmd)."""
+    return f"{100 * mean:.2f} ± {100 * std:.2f}%" if seeds > 1 else f"{100 * mean:.2f}%"
+
+
+def _id(run: runs.Run) -> str:
+    return f"{run.experiment}/{run.name}"
+
+
+def theory_headlines(theory_runs: dict[str, runs.Run]) -> list[Headline]:
+    """One headline per essay: the number its key points rest on."""
+    out = []
+    if r := theory_runs.get("theory-transfer"):
+        m = r.metrics
+        near = m["acc/near/linear probe"] - m["acc/near/from scratch"]
+        far = m["acc/far/fine-tune"] - m["acc/far/from scratch"]
+        out.append(Headline(
+            "Q1 · Transfer learning",
+            f"Gain over training from scratch with {m['target_labelled']} labelled target images: "
+            "near domain (linear probe) · far domain (fine-tuning)",
+            f"{100 * near:+.1f} · {100 * far:+.1f} points",
+            f"from scratch: {pct(m['acc/near/from scratch'])} · {pct(m['acc/far/from scratch'])}",
+            {"near_gain": near, "far_gain": far}, (_id(r),)))
+    if r := theory_runs.get("theory-layers"):
+        m = r.metrics
+        cnn, mlp, _ = m["models"]
+        shift = m["table_shift"]
+        out.append(Headline(
+            "Q1 · Dense vs convolutional",
+            f"MNIST test accuracy at an equal budget ({m[f'params/{cnn}']:,} vs {m[f'params/{mlp}']:,} "
+            "parameters): CNN · MLP",
+            f"{pct(m[f'test_acc/{cnn}'])} · {pct(m[f'test_acc/{mlp}'])}",
+            f"digits shifted by {shift} pixels: {pct(m[f'shifted_acc/{cnn}'])} · {pct(m[f'shifted_acc/{mlp}'])}",
+            {"cnn": m[f"test_acc/{cnn}"], "mlp": m[f"test_acc/{mlp}"]}, (_id(r),)))
+    if r := theory_runs.get("theory-regularization"):
+        m = r.metrics
+        others = [v for v in m["variants"] if v != "none"]
+        best = max(others, key=lambda v: m[f"test_acc/{v}"])  # the same choice as the essay's
+        out.append(Headline(
+            "Q1 · Regularization",
+            f"Test accuracy of the most effective single regularizer ({best}), "
+            f"{r.config.train_size:,} training images",
+            pct(m[f"test_acc/{best}"]),
+            f"no regularization: {pct(m['test_acc/none'])}",
+            {"best": m[f"test_acc/{best}"], "none": m["test_acc/none"]}, (_id(r),)))
+    if r := theory_runs.get("theory-siamese"):
+        m = r.metrics
+        held = " and ".join(str(d) for d in m["held_out_digits"])
+        out.append(Headline(
+            "Q1 · Siamese networks",
+            f"Verification ROC AUC on test pairs: digits seen in training · held-out digits {held}",
+            f"{m['auc/seen digits']:.3f} · {m['auc/held-out digits']:.3f}",
+            "chance: 0.5",
+            {"seen": m["auc/seen digits"], "held_out": m["auc/held-out digits"]}, (_id(r),)))
+    if r := theory_runs.get("theory-activations"):
+        m = r.metrics
+        others = [a for a in m["activations"] if a != "sigmoid"]
+        best = max(others, key=lambda a: m[f"test_acc/{a}"])
+        out.append(Headline(
+            "Q1 · Activation functions",
+            f"Test accuracy of a {m['depth']}-layer MLP: sigmoid · best other activation "
+            f"({theory.activations.LABELS[best]})",
+            f"{pct(m['test_acc/sigmoid'])} · {pct(m[f'test_acc/{best}'])}",
+            f"chance: {pct(1 / 10)}",  # ten digits
+            {"sigmoid": m["test_acc/sigmoid"], "best": m[f"test_acc/{best}"]}, (_id(r),)))
+    return out
+
+
+def gan_headlines(page: FrontPage) -> list[Headline]:
+    """Classifier FID and normalized class entropy of the spec GAN and the best variant, against real digits."""
+    floor = page.judge.metrics["floor"]
+    compare = f"real digits: {fid(floor['fid'])} · {floor['class_entropy']:.3f}"
+    out = []
+    for label, r in (("spec GAN", page.spec), (f"best study variant, {page.best.name}", page.best)):
+        c, m = r.config, r.metrics
+        arch = "MLP" if c.arch == "mlp" else "DCGAN"
+        out.append(Headline(
+            "Q2 · GAN on MNIST",
+            f"{label} ({arch}, {c.num_epochs} epochs): classifier FID ↓ · normalized class entropy ↑",
+            f"{fid(m['fid'])} · {m['class_entropy']:.3f}", compare,
+            {"fid": m["fid"], "class_entropy": m["class_entropy"]}, (_id(r), _id(page.judge))))
+    return out
+
+
+def sentiment_headlines(page: FrontPage) -> list[Headline]:
+    """IMDb test accuracy of each GRU model (mean ± std over seeds) and of the TF-IDF reference."""
+    s = sa.summary(page.final, page.tfidf)
+    compare = {"attention": f"target ≥ {pct(sa.TARGETS['attention'])}",
+               "baseline": f"target ≥ {pct(sa.TARGETS['baseline'])}",
+               "meanpool": "control for attention (uniform weights)",
+               "tfidf": "reference without a network"}
+    out = []
+    for model, row in s.iterrows():
+        seeds = int(row["seeds"])
+        rs = [r for r in [*page.final, page.tfidf] if sa.model_of(r) == model]
+        length = "whole reviews" if model == "tfidf" else f"max_len {int(row['max_len'])}"
+        out.append(Headline(
+            "Q3 · IMDb sentiment",
+            f"Test accuracy: {sa.MODEL_LABELS.get(model, model)}; {length}, {seeds} seed{'s' * (seeds > 1)}",
+            accuracy(row["accuracy_mean"], row["accuracy_std"], seeds), compare.get(model, ""),
+            {"accuracy_mean": float(row["accuracy_mean"]), "accuracy_std": float(row["accuracy_std"]),
+             "seeds": seeds}, tuple(_id(r) for r in rs)))
+    return out
+
+
+def headlines(page: FrontPage | None = None) -> list[Headline]:
+    page = page or load()
+    return [*theory_headlines(page.theory), *gan_headlines(page), *sentiment_headlines(page)]
+
+
+def headline_table(page: FrontPage | None = None) -> pd.DataFrame:
+    """Results at a glance: part, what is measured, the value, and what to compare it with."""
+    rows = [{"part": h.part, "result": h.result, "value": h.value, "compare with": h.compare}
+            for h in headlines(page)]
+    return pd.DataFrame(rows).set_index("part").rename_axis(None)  # parts label the rows; one header row
+
+
+# --- provenance --------------------------------------------------------------------------------------
+
+
+def device_label(provenance: dict) -> str:
+    """The GPU's name for a CUDA run ('NVIDIA H100 80GB HBM3'), else 'CPU' / 'MPS'.
+
+    No thread count: some trainers pin their own (see `theory.common.single_threaded`), and provenance
+    records the process default.
+    """
+    device = str(provenance.get("device", "?"))
+    if device.startswith("cuda"):
+        return provenance.get("device_name") or device
+    return device.upper()
+
+
+def wall_time(seconds: float) -> str:
+    if seconds is None or math.isnan(seconds):
+        return "?"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def date_label(iso: str) -> str:
+    try:
+        return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M")
+    except (TypeError, ValueError):
+        return str(iso)
+
+
+def provenance_table(page: FrontPage | None = None) -> pd.DataFrame:
+    """One row per run shown: experiment/name, what it stands for, date (UTC), device, wall time, commit."""
+    page = page or load()
+    rows = []
+    for role, r in page.shown():
+        p = r.provenance
+        rows.append({"run": _id(r), "shown as": role, "date (UTC)": date_label(p.get("date", "")),
+                     "device": device_label(p), "wall time": wall_time(p.get("wall_time_s", math.nan)),
+                     "commit": str(p.get("git_commit", "unknown"))[:7]})
+    return pd.DataFrame(rows).set_index("run").rename_axis(None)  # run folders label the rows
+
+
+def totals(page: FrontPage) -> dict:
+    """Counts for the front page's prose: the runs shown and every run of the report (what `hw3 reproduce`
+    retrains), with their summed wall times as stored."""
+    from . import cli  # the CLI's list of report runs is the one `hw3 reproduce` works through
+
+    shown = [r for _, r in page.shown()]
+    stored = [r for r in map(_stored, cli.report_configs()) if r is not None]
+    return {
+        "num_shown": len(shown),
+        "shown_wall_time_s": sum(r.provenance.get("wall_time_s", 0.0) for r in shown),
+        "devices": sorted({device_label(r.provenance) for r in shown}),
+        "num_report_runs": len(cli.report_configs()),
+        "num_stored": len(stored),
+        "stored_wall_time_s": sum(r.provenance.get("wall_time_s", 0.0) for r in stored),
+    }
+
+
+def _stored(config: runs.RunConfig) -> runs.Run | None:
+    path = runs.run_dir(config.quick() if utils.quick() else config)
+    return runs.Run(path) if path.exists() else None
