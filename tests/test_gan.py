@@ -245,8 +245,8 @@ def test_report_configs_judge_spec_then_one_change_each():
     spec = configs[1].to_dict()
     for c in configs[2:]:
         changed = {k for k, v in c.to_dict().items() if spec[k] != v} - {"name", "num_epochs"}
-        if c.arch == "dcgan":
-            assert changed <= {"arch", "hidden_size"}
+        if c.arch == "dcgan":  # the convolutional variants: channels plus at most one more change
+            assert len(changed - {"arch", "hidden_size"}) <= 1, (c.name, changed)
         else:
             assert len(changed) == 1, (c.name, changed)
 

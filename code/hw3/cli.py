@@ -153,6 +153,8 @@ def cmd_reproduce(args) -> None:
         print(f"  {c.experiment}/{c.name}: {time.perf_counter() - t0:.0f}s", file=sys.stderr)
     bar.close()
     if not args.no_render:
+        # freeze: auto re-executes a document only when its .qmd changes, not when its runs do
+        shutil.rmtree(utils.project_root() / "_freeze", ignore_errors=True)
         render(to=None)
 
 

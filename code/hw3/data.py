@@ -7,6 +7,7 @@ touched. A file whose checksum differs is rejected, named with both sums, and ne
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -262,6 +263,12 @@ def imdb(split: str, *, root: Path | None = None, mirror: Path | None = None) ->
     return read_imdb_folder(prepare_imdb(root, mirror), split)
 
 
-def mnist_tensors_to_float(X: torch.Tensor) -> torch.Tensor:
-    """uint8 (N, 28, 28) -> float32 (N, 1, 28, 28) in [0, 1]."""
-    return X.unsqueeze(1).float().div_(255.0)
+@functools.lru_cache(maxsize=2)
+def _mnist_cached(train: bool):
+    return mnist(train)
+
+
+def mnist_float(train: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """MNIST as X float32 (N, 1, 28, 28) in [0, 1] and y int64 (N,); parsed once per process."""
+    X, y = _mnist_cached(train)
+    return X.unsqueeze(1).float().div_(255.0), y.clone()  # (N, 1, 28, 28): fresh tensors, safe to modify

@@ -27,8 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import data, runs, utils
 from . import judge as judge_mod
-from . import runs, utils
 
 IMAGE_SHAPE = (1, 28, 28)
 
@@ -52,7 +52,9 @@ class GANConfig(runs.RunConfig):
     judge: str = "judge"  # judge run used for the metrics; "" skips evaluation
 
     def quick(self):
-        return dataclasses.replace(self, num_epochs=1, train_subset=2_000, num_eval=500)
+        # DCGANs keep at most 32 channels: at full width their quick runs dominate the document tests
+        hidden = min(self.hidden_size, 32) if self.arch == "dcgan" else self.hidden_size
+        return dataclasses.replace(self, num_epochs=1, train_subset=2_000, num_eval=500, hidden_size=hidden)
 
     def progress_epochs(self) -> list[int]:
         """Epochs whose fixed-noise grid is kept: 1, 5, 10, ..., and the last."""
@@ -140,7 +142,7 @@ def to_unit(images: torch.Tensor) -> torch.Tensor:
 
 def training_images(config: GANConfig, device) -> torch.Tensor:
     """MNIST training digits as (N, 1, 28, 28) in [-1, 1] on `device`."""
-    X, _ = judge_mod.mnist_float(True)
+    X, _ = data.mnist_float(True)
     if config.train_subset:
         X = X[: config.train_subset]
     return (X * 2 - 1).to(device)
@@ -220,7 +222,7 @@ def noise(n: int, latent_dim: int, seed: int, device="cpu") -> torch.Tensor:
 
 @runs.trainer(GANConfig)
 def train_gan(config: GANConfig, run: runs.RunWriter, device: torch.device) -> None:
-    with judge_mod.cpu_threads(training_threads(config, device)):
+    with utils.cpu_threads(training_threads(config, device)):
         _train_gan(config, run, device)
 
 
@@ -343,7 +345,7 @@ def interpolations(G: nn.Module, num_pairs: int = 4, steps: int = 10, seed: int 
 def nearest_training(G: nn.Module, n: int = 8, seed: int = 0) -> dict[str, torch.Tensor]:
     """n generated digits, their nearest training digits (pixel space) and the distances."""
     samples = sample(G, n, seed)  # (n, 1, 28, 28)
-    X_train, _ = judge_mod.mnist_float(True)
+    X_train, _ = data.mnist_float(True)
     dist, idx = judge_mod.nearest_neighbours(samples, X_train)
     return {"samples": samples, "neighbours": X_train[idx], "distances": dist}
 

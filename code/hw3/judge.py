@@ -19,10 +19,8 @@ The judge run stores the "real floor": the same metrics for 10,000 training digi
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -75,37 +73,18 @@ class JudgeCNN(nn.Module):
         return self.head(self.dropout(self.features(x)))  # (N, 10)
 
 
-@functools.lru_cache(maxsize=2)
-def mnist_float(train: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """MNIST as float (N, 1, 28, 28) in [0, 1] and int64 labels, loaded once per process."""
-    X, y = data.mnist(train)
-    return data.mnist_tensors_to_float(X), y
-
-
-@contextmanager
-def cpu_threads(n: int | None):
-    """Temporarily set torch's CPU thread count (None: leave it)."""
-    before = torch.get_num_threads()
-    if n:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 @runs.trainer(JudgeConfig)
 def train_judge(config: JudgeConfig, run: runs.RunWriter, device: torch.device) -> None:
-    with cpu_threads(1 if device.type == "cpu" and utils.quick() else None):  # tiny batches: one thread is faster
+    with utils.cpu_threads(1 if device.type == "cpu" and utils.quick() else None):  # tiny batches: one thread is faster
         _train_judge(config, run, device)
 
 
 def _train_judge(config: JudgeConfig, run: runs.RunWriter, device: torch.device) -> None:
-    X, y = mnist_float(True)
+    X, y = data.mnist_float(True)
     if config.train_subset:
         X, y = X[: config.train_subset], y[: config.train_subset]
     X, y = X.to(device), y.to(device)
-    X_test, y_test = (t.to(device) for t in mnist_float(False))
+    X_test, y_test = (t.to(device) for t in data.mnist_float(False))
     if utils.quick():  # the quick profile checks the code path, not the accuracy: a test subset is enough
         X_test, y_test = X_test[:1000], y_test[:1000]
 
@@ -253,7 +232,7 @@ class Reference:
 
 
 def reference(judge: JudgeCNN, num: int = 10_000, k: int = 3) -> Reference:
-    X_test, _ = mnist_float(False)
+    X_test, _ = data.mnist_float(False)
     _, feats = predict(judge, X_test[:num])
     return Reference(feats, knn_radii(feats, k))
 
@@ -277,15 +256,15 @@ def image_metrics(judge: JudgeCNN, images: torch.Tensor, ref: Reference, k: int 
 
 def nn_distance_median(images: torch.Tensor, device="cpu") -> float:
     """Median pixel-space distance from images in [0, 1] to their nearest of the 60,000 training digits."""
-    X_train, _ = mnist_float(True)
+    X_train, _ = data.mnist_float(True)
     d, _ = nearest_neighbours(images.to(device), X_train.to(device))
     return d.median().item()
 
 
 def real_floor(judge: JudgeCNN, config: JudgeConfig, device) -> dict:
     """The metrics of `num_floor` random training digits against the test set: what a perfect generator scores."""
-    X_train, _ = mnist_float(True)
-    X_test, _ = mnist_float(False)
+    X_train, _ = data.mnist_float(True)
+    X_test, _ = data.mnist_float(False)
     g = torch.Generator().manual_seed(config.seed)
     idx = torch.randperm(len(X_train), generator=g)[: config.num_floor]
     ref = reference(judge, num=config.num_floor, k=config.k)

@@ -283,15 +283,9 @@ def validation_metrics(model, dataset: text.EncodedDataset, device) -> dict:
 def cpu_threads(hidden_size: int, device):
     """One intra-op thread for a small GRU on the CPU. Its per-step matrices are tiny, so extra threads
     only add synchronisation, which on shared cores costs several times the work itself."""
-    if torch.device(device).type != "cpu" or hidden_size > SMALL_HIDDEN:
+    small = torch.device(device).type == "cpu" and hidden_size <= SMALL_HIDDEN
+    with utils.cpu_threads(1 if small else None):
         yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 @runs.trainer(SentimentConfig)

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import plots, runs
+from .. import data, plots, runs
 from . import common
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "gelu")
@@ -119,8 +119,8 @@ class ActivationsConfig(runs.RunConfig):
 @runs.trainer(ActivationsConfig)
 @common.single_threaded
 def train_activations(config: ActivationsConfig, run: runs.RunWriter, device) -> None:
-    X, y = common.mnist_float(train=True)
-    X_test, y_test = common.mnist_float(train=False)
+    X, y = data.mnist_float(train=True)
+    X_test, y_test = data.mnist_float(train=False)
     grad_idx, train_idx = common.split(len(X), (config.grad_batch, config.train_size), config.seed)
     (test_idx,) = common.split(len(X_test), (config.test_size,), config.seed + 1)
     X_test, y_test = X_test[test_idx], y_test[test_idx]

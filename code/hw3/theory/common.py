@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import data
+from .. import utils
 
 
 def single_threaded(train_fn):
@@ -31,14 +31,10 @@ def single_threaded(train_fn):
     def wrapper(config, run, device):
         if torch.device(device).type != "cpu":
             return train_fn(config, run, device)
-        before = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
+        with utils.cpu_threads(1):
             result = train_fn(config, run, device)
             run.metrics["cpu_threads"] = 1
             return result
-        finally:
-            torch.set_num_threads(before)
 
     return wrapper
 
@@ -46,12 +42,6 @@ def single_threaded(train_fn):
 def headline_first(metrics: dict, keys: list[str]) -> dict:
     """The same metrics with `keys` first (`hw3 runs` shows the first few as a run's headline)."""
     return {**{k: metrics[k] for k in keys if k in metrics}, **metrics}
-
-
-def mnist_float(train: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
-    """MNIST as X float32 (N, 1, 28, 28) in [0, 1] and y int64 (N,)."""
-    X, y = data.mnist(train)
-    return data.mnist_tensors_to_float(X), y
 
 
 def split(n: int, sizes: tuple[int, ...], seed: int) -> list[torch.Tensor]:

@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .. import plots, runs
+from .. import data, plots, runs
 from . import common
 
 # --- closed-form counts ------------------------------------------------------------------------------
@@ -166,8 +166,8 @@ def shifted_test_sets(X: torch.Tensor, max_shift: int, seed: int) -> list[torch.
 @runs.trainer(LayersConfig)
 @common.single_threaded
 def train_layers(config: LayersConfig, run: runs.RunWriter, device) -> None:
-    X_train, y_train = common.mnist_float(train=True)
-    X_test, y_test = common.mnist_float(train=False)
+    X_train, y_train = data.mnist_float(train=True)
+    X_test, y_test = data.mnist_float(train=False)
     (train_idx,) = common.split(len(X_train), (config.train_size,), config.seed)
     (test_idx,) = common.split(len(X_test), (config.test_size,), config.seed + 1)
     X, y = X_train[train_idx], y_train[train_idx]

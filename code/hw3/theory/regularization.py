@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import plots, runs
+from .. import data, plots, runs
 from . import common
 
 VARIANTS = ("none", "weight decay", "dropout", "data augmentation", "early stopping", "batch norm",
@@ -121,16 +121,16 @@ def train_variant(variant: str, config: RegularizationConfig, data: dict, device
 @runs.trainer(RegularizationConfig)
 @common.single_threaded
 def train_regularization(config: RegularizationConfig, run: runs.RunWriter, device) -> None:
-    X, y = common.mnist_float(train=True)
-    X_test, y_test = common.mnist_float(train=False)
+    X, y = data.mnist_float(train=True)
+    X_test, y_test = data.mnist_float(train=False)
     train_idx, val_idx = common.split(len(X), (config.train_size, config.val_size), config.seed)
     (test_idx,) = common.split(len(X_test), (config.test_size,), config.seed + 1)
-    data = {"X_train": X[train_idx], "y_train": y[train_idx], "X_val": X[val_idx], "y_val": y[val_idx],
+    splits = {"X_train": X[train_idx], "y_train": y[train_idx], "X_val": X[val_idx], "y_val": y[val_idx],
             "X_test": X_test[test_idx], "y_test": y_test[test_idx]}
     ck = run.load_checkpoint()  # one checkpoint per finished variant
     done = ck["epoch"] if ck is not None else 0
     for i, variant in enumerate(VARIANTS[done:], start=done + 1):
-        result = train_variant(variant, config, data, device, run.log_epoch)
+        result = train_variant(variant, config, splits, device, run.log_epoch)
         run.metrics[variant] = result
         run.metrics[f"test_acc/{variant}"] = result["test_acc"]
         run.save_checkpoint(i)

@@ -22,7 +22,7 @@ import torch
 from sklearn.metrics import roc_auc_score, roc_curve
 from torch import nn
 
-from .. import plots, runs
+from .. import data, plots, runs
 from . import common
 
 
@@ -137,8 +137,8 @@ def embed(model: Encoder, X: torch.Tensor, device, batch_size: int = 2000) -> to
 @runs.trainer(SiameseConfig)
 @common.single_threaded
 def train_siamese(config: SiameseConfig, run: runs.RunWriter, device) -> None:
-    X, y = common.mnist_float(train=True)
-    X_test, y_test = common.mnist_float(train=False)
+    X, y = data.mnist_float(train=True)
+    X_test, y_test = data.mnist_float(train=False)
     held_out = torch.tensor(config.held_out_digits, dtype=torch.long)
     seen = ~torch.isin(y, held_out)
     seen_idx = torch.nonzero(seen).squeeze(1)

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import plots, runs
+from .. import data, plots, runs
 from . import common
 
 METHODS = ("source only", "linear probe", "fine-tune", "from scratch")
@@ -168,8 +168,8 @@ def adapt(source: DigitCNN, method: str, X: torch.Tensor, y: torch.Tensor, X_tes
 @runs.trainer(TransferConfig)
 @common.single_threaded
 def train_transfer(config: TransferConfig, run: runs.RunWriter, device) -> None:
-    X_train, y_train = common.mnist_float(train=True)
-    X_test, y_test = common.mnist_float(train=False)
+    X_train, y_train = data.mnist_float(train=True)
+    X_test, y_test = data.mnist_float(train=False)
     (src_idx,) = common.split(len(X_train), (config.source_train_size,), config.seed)
     (tgt_test_idx,) = common.split(len(X_test), (config.target_test_size,), config.seed + 1)
     X_src_test, y_src_test = X_test[:config.source_test_size], y_test[:config.source_test_size]
