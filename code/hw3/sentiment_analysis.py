@@ -317,13 +317,14 @@ def targets(final: list[runs.Run], tfidf: runs.Run) -> pd.DataFrame:
     s = summary(final, tfidf)
     acc = s["accuracy_mean"]
     att, base, tf = acc.get("attention", np.nan), acc.get("baseline", np.nan), acc.get("tfidf", np.nan)
-    rows = [
-        ("GRU + attention ≥ 89.0%", f"{100 * att:.2f}%", bool(att >= TARGETS["attention"])),
-        ("GRU + attention ≥ 89.5% (stretch)", f"{100 * att:.2f}%", bool(att >= TARGETS["attention_stretch"])),
-        ("GRU baseline ≥ 87.0%", f"{100 * base:.2f}%", bool(base >= TARGETS["baseline"])),
-        ("GRU + attention beats TF-IDF + LR", f"{100 * att:.2f}% vs {100 * tf:.2f}%", bool(att > tf)),
+    rows = [  # key, target as text, measured, met
+        ("attention", f"GRU + attention ≥ {TARGETS['attention']:.1%}", f"{att:.2%}", bool(att >= TARGETS["attention"])),
+        ("attention_stretch", f"GRU + attention ≥ {TARGETS['attention_stretch']:.1%} (stretch)", f"{att:.2%}",
+         bool(att >= TARGETS["attention_stretch"])),
+        ("baseline", f"GRU baseline ≥ {TARGETS['baseline']:.1%}", f"{base:.2%}", bool(base >= TARGETS["baseline"])),
+        ("beats_tfidf", "GRU + attention beats TF-IDF + LR", f"{att:.2%} vs {tf:.2%}", bool(att > tf)),
     ]
-    return pd.DataFrame(rows, columns=["target", "measured", "met"]).set_index("target")
+    return pd.DataFrame(rows, columns=["key", "target", "measured", "met"]).set_index("key")
 
 
 def chosen_lengths(sweep: list[runs.Run]) -> dict[str, int]:
