@@ -169,7 +169,8 @@ def find_quarto() -> str:
 
 def render(to: str | None) -> None:
     quarto = find_quarto()
-    env = {**os.environ, "QUARTO_PYTHON": os.environ.get("QUARTO_PYTHON", sys.executable)}
+    # rendering shows stored runs: a missing one is an error, never an hour of training inside a render
+    env = {**os.environ, "QUARTO_PYTHON": os.environ.get("QUARTO_PYTHON", sys.executable), "HW3_NO_TRAIN": "1"}
     cmd = [quarto, "render", *(["--to", to] if to else [])]
     print(" ".join(cmd), file=sys.stderr)
     done = subprocess.run(cmd, cwd=utils.project_root(), env=env)
