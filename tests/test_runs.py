@@ -156,3 +156,12 @@ def test_rng_state_round_trip():
     utils.set_rng_state(state)
     b = (torch.rand(3), __import__("numpy").random.rand(), __import__("random").random())
     assert torch.equal(a[0], b[0]) and a[1:] == b[1:]
+
+
+def test_no_train_turns_a_missing_run_into_an_error(monkeypatch):
+    runs.load_or_train(ToyConfig(), device="cpu")
+    monkeypatch.setenv("HW3_NO_TRAIN", "1")
+    assert runs.load_or_train(ToyConfig(), device="cpu").name == "toy"  # stored: loads
+    with pytest.raises(runs.RunError, match="not stored and HW3_NO_TRAIN"):
+        runs.load_or_train(ToyConfig(name="other"), device="cpu")
+    assert CALLS == ["toy"]
