@@ -122,8 +122,9 @@ def build_config(experiment: str, args) -> runs.RunConfig:
 
 def cmd_train(args) -> None:
     config = build_config(args.experiment, args)
-    print(f"training {config.experiment}/{config.name} on {utils.get_device(args.device)}"
-          f"{' (quick profile)' if utils.quick() else ''}", file=sys.stderr)
+    stored = runs.run_dir(config.quick() if utils.quick() else config).exists() and not args.retrain
+    action = "loading the stored run" if stored else f"training on {utils.get_device(args.device)}"
+    print(f"{config.experiment}/{config.name}: {action}{' (quick profile)' if utils.quick() else ''}", file=sys.stderr)
     run = runs.load_or_train(config, retrain=args.retrain, resume=args.resume, device=args.device)
     shown = {k: v for k, v in run.metrics.items() if isinstance(v, (int, float, str))}
     print(f"{run.path}\n{json.dumps(shown, indent=2)}")
