@@ -7,6 +7,8 @@ import pytest
 
 from hw3 import cli
 
+from conftest import needs_data
+
 cli.experiment_modules()  # registers every experiment's config
 
 def hw3(*args, env=None):
@@ -56,3 +58,14 @@ def test_train_help_lists_config_fields(experiment):
     out = hw3("train", experiment, "--help")
     assert out.returncode == 0
     assert "--resume" in out.stdout and "--seed" in out.stdout and "--name" in out.stdout
+
+
+@needs_data
+def test_reproduce_retrains_the_report_runs_of_one_experiment(quick_env):
+    assert cli.main(["reproduce", "--only", "theory-activations", "--no-render"]) == 0
+    first = cli.runs.load_run("theory-activations", "default")
+    inode = (first.path / "metrics.json").stat().st_ino
+    assert cli.main(["reproduce", "--only", "theory-activations", "--no-render"]) == 0  # from scratch again
+    again = cli.runs.load_run("theory-activations", "default")
+    assert (again.path / "metrics.json").stat().st_ino != inode  # a new run folder...
+    assert again.metrics == first.metrics  # ...with the same numbers: seeded

@@ -138,7 +138,7 @@ def cmd_reproduce(args) -> None:
     previous = {}
     for c in configs:
         path = runs.run_dir(c) / "provenance.json"
-        previous[id(c)] = utils.read_json(path)["wall_time_s"] if path.exists() else None
+        previous[(c.experiment, c.name)] = utils.read_json(path)["wall_time_s"] if path.exists() else None
     known = [t for t in previous.values() if t]
     fallback = sum(known) / len(known) if known else 60.0
     total = sum(t or fallback for t in previous.values())
@@ -146,11 +146,16 @@ def cmd_reproduce(args) -> None:
           f"about {total / 60:.0f} min by the stored wall times", file=sys.stderr)
     bar = utils.progress(total=round(total), unit="s", desc="reproduce", leave=True,
                          bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} est. s [{elapsed}<{remaining}]")
-    for c in configs:
+    done: set[tuple[str, str]] = set()
+    # The list is read again after every run: some configs depend on earlier runs (the sentiment seeds
+    # use the max_len that the freshly retrained sweep chose).
+    while todo := [c for c in report_configs(args.only) if (c.experiment, c.name) not in done]:
+        c = todo[0]
         bar.set_postfix_str(f"{c.experiment}/{c.name}")
         t0 = time.perf_counter()
         runs.load_or_train(c, retrain=not args.keep, device=args.device)
-        bar.update(previous[id(c)] or fallback)
+        done.add((c.experiment, c.name))
+        bar.update(previous.get((c.experiment, c.name)) or fallback)
         print(f"  {c.experiment}/{c.name}: {time.perf_counter() - t0:.0f}s", file=sys.stderr)
     bar.close()
     if not args.no_render:
