@@ -21,6 +21,15 @@ def test_document_executes_in_quick_profile(path, tmp_path, monkeypatch):
     monkeypatch.setenv("HW3_QUICK", "1")
     monkeypatch.setenv("HW3_RESULTS", str(tmp_path / "results"))
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    nb = execute(parse(path), cwd=ROOT)
+    doc = parse(path)
+    nb = execute(doc, cwd=ROOT)
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors
+    # A figure cell must draw exactly one image (or one per sub-caption): a second copy, e.g. pyplot's
+    # flush of a returned figure, would become an unwanted sub-figure in Quarto.
+    for cell, nb_cell in zip(doc.cells, nb.cells, strict=True):
+        label = str(cell.options.get("label", ""))
+        if cell.kind == "code" and label.startswith("fig-") and cell.options.get("eval", True) is not False:
+            images = sum("image/png" in o.get("data", {}) for o in nb_cell.get("outputs", []))
+            expected = len(cell.options.get("fig-subcap") or [None])
+            assert images == expected, f"{path.name}:{cell.line}: {label} drew {images} images, expected {expected}"
