@@ -31,20 +31,17 @@ def train_toy(cfg: ToyConfig, run: runs.RunWriter, device):
     CALLS.append(cfg.name)
     model = torch.nn.Linear(3, 1)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    start = 0
-    if (ck := run.load_checkpoint()) is not None:
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["opt"])
-        start = ck["epoch"]
+    g = torch.Generator().manual_seed(cfg.seed)  # e.g. a batch-order generator: resume must restore it too
+    start = run.restore(model=model, opt=opt, generator=g)
     for epoch in range(start + 1, cfg.num_epochs + 1):
-        X = torch.randn(32, 3)  # drawn from the global RNG: resume must restore it
+        X = torch.randn(32, 3) + torch.randn(32, 3, generator=g)  # global RNG and g: resume restores both
         loss = ((model(X) - X.sum(1, keepdim=True)) ** 2).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
         run.log_epoch(epoch, loss=loss)
         runs.check_finite(epoch, loss=loss.item())
-        run.save_checkpoint(epoch, model=model.state_dict(), opt=opt.state_dict())
+        run.save_checkpoint(epoch, model=model.state_dict(), opt=opt.state_dict(), generator=g.get_state())
         if epoch == cfg.crash_after:
             raise Crash
     run.save_weights("model", model)

@@ -90,11 +90,7 @@ def _train_judge(config: JudgeConfig, run: runs.RunWriter, device: torch.device)
 
     model = JudgeCNN(config.feature_size).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
-    start = 1
-    if ck := run.load_checkpoint():
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["opt"])
-        start = ck["epoch"] + 1
+    start = run.restore(model=model, opt=opt) + 1
 
     for epoch in range(start, config.num_epochs + 1):
         t0 = time.perf_counter()

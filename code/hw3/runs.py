@@ -231,6 +231,17 @@ class RunWriter:
         return {"epoch": payload["epoch"], **payload["state"]}
 
 
+    def restore(self, **objects) -> int:
+        """Load the last checkpoint into `objects` (modules, optimizers, torch.Generators), each saved by
+        `save_checkpoint` under the same keyword; return the checkpoint's epoch, 0 if there is none."""
+        ck = self.load_checkpoint()
+        if ck is None:
+            return 0
+        for key, obj in objects.items():
+            obj.set_state(ck[key]) if isinstance(obj, torch.Generator) else obj.load_state_dict(ck[key])
+        return ck["epoch"]
+
+
 def check_finite(epoch: int, **losses: float) -> None:
     """Raise `TrainingDiverged` if any loss is NaN or infinite."""
     bad = {k: v for k, v in losses.items() if not torch.isfinite(torch.as_tensor(v)).all()}

@@ -177,13 +177,8 @@ def train_layers(config: LayersConfig, run: runs.RunWriter, device) -> None:
     models = {name: m.to(device) for name, m in build_models(config).items()}
     g = torch.Generator().manual_seed(config.seed)
     opts = {name: torch.optim.Adam(m.parameters(), lr=config.lr) for name, m in models.items()}
-    start = 0
-    if (ck := run.load_checkpoint()) is not None:
-        for name in models:
-            models[name].load_state_dict(ck[f"model/{name}"])
-            opts[name].load_state_dict(ck[f"opt/{name}"])
-        g.set_state(ck["generator"])
-        start = ck["epoch"]
+    start = run.restore(generator=g, **{f"model/{n}": m for n, m in models.items()},
+                        **{f"opt/{n}": o for n, o in opts.items()})
     for epoch in range(start + 1, config.num_epochs + 1):
         for name, model in models.items():
             train_loss, train_acc = common.fit_epoch(model, opts[name], X, y, batch_size=config.batch_size,

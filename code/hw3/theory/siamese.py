@@ -148,12 +148,7 @@ def train_siamese(config: SiameseConfig, run: runs.RunWriter, device) -> None:
     model = Encoder(config.embedding_dim).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     g = torch.Generator().manual_seed(config.seed)
-    start = 0
-    if (ck := run.load_checkpoint()) is not None:
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["opt"])
-        g.set_state(ck["generator"])
-        start = ck["epoch"]
+    start = run.restore(model=model, opt=opt, generator=g)
     i, j = batch_pairs(config.batch_size)
     for epoch in range(start + 1, config.num_epochs + 1):
         model.train()

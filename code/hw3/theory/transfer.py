@@ -180,12 +180,7 @@ def train_transfer(config: TransferConfig, run: runs.RunWriter, device) -> None:
     model = DigitCNN().to(device)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     g = torch.Generator().manual_seed(config.seed)
-    start = 0
-    if (ck := run.load_checkpoint()) is not None:
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["opt"])
-        g.set_state(ck["generator"])
-        start = ck["epoch"]
+    start = run.restore(model=model, opt=opt, generator=g)
     for epoch in range(start + 1, config.source_epochs + 1):
         train_loss, train_acc = common.fit_epoch(model, opt, X_train[src_idx], y_train[src_idx],
                                                  batch_size=config.batch_size, generator=g, device=device)
