@@ -69,3 +69,10 @@ def test_reproduce_retrains_the_report_runs_of_one_experiment(quick_env):
     again = cli.runs.load_run("theory-activations", "default")
     assert (again.path / "metrics.json").stat().st_ino != inode  # a new run folder...
     assert again.metrics == first.metrics  # ...with the same numbers: seeded
+
+
+@needs_data
+def test_data_prepare_verifies_extracts_and_tokenizes(capsys):
+    assert cli.main(["data", "prepare"]) == 0
+    out = capsys.readouterr().out
+    assert "MNIST:" in out and "IMDb:" in out and "IMDb tokens:" in out

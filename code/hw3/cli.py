@@ -36,14 +36,7 @@ class CLIError(Exception):
 
 
 def experiment_modules() -> list:
-    mods = []
-    for name in EXPERIMENT_MODULES:
-        try:
-            mods.append(importlib.import_module(name))
-        except ModuleNotFoundError as e:
-            if e.name != name:  # a genuine missing dependency, not a part still to be written
-                raise
-    return mods
+    return [importlib.import_module(name) for name in EXPERIMENT_MODULES]
 
 
 def report_configs(only: str | None = None) -> list[runs.RunConfig]:
@@ -56,17 +49,12 @@ def report_configs(only: str | None = None) -> list[runs.RunConfig]:
 
 
 def cmd_data_prepare(args) -> None:
-    from . import data
+    from . import data, text
 
     mirror = Path(args.mirror) if args.mirror else None
     print(f"MNIST: {data.prepare_mnist(mirror=mirror) / 'MNIST' / 'raw'}")
     print(f"IMDb:  {data.prepare_imdb(mirror=mirror)}")
-    try:
-        from . import text
-    except ModuleNotFoundError:
-        return
-    if hasattr(text, "prepare_corpus"):
-        print(f"IMDb tokens: {text.prepare_corpus(mirror=mirror)}")
+    print(f"IMDb tokens: {text.prepare_corpus(mirror=mirror)}")
 
 
 def cmd_runs(args) -> None:

@@ -10,7 +10,6 @@ import seaborn as sns
 # Okabe-Ito: distinguishable under the common colour-vision deficiencies, and in grey-scale print.
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 SEQUENTIAL = "viridis"  # perceptually uniform and colour-blind safe, for heatmaps
-DIVERGING = "cividis"
 
 WIDTH = 7.0  # inches: fits the PDF's text width; HTML scales it to the column
 
