@@ -4,8 +4,9 @@ All three share embedding (5,000 x 128) -> GRU (2 layers, hidden 256) -> dropout
 the sigmoid lives in the loss (`BCEWithLogitsLoss`). They differ only in how the top layer's outputs
 h_1..h_n of a review with n real tokens become one vector:
 
-- "baseline":  h_n, the hidden state at the last *real* token. The GRU runs on a packed sequence
-  (`pack_padded_sequence`), so it never reads the padding and h_n does not depend on it.
+- "baseline":  h_n, the top layer's output at the last *real* token. The GRU runs on right-padded,
+  length-grouped batches without packing: a unidirectional GRU's h_t reads tokens 1..t only, so h_n of
+  each review is gathered at its own length and never depends on the padding after it.
 - "attention": additive scoring (Bahdanau, Cho & Bengio 2015), over real tokens only:
       e_t = vᵀ tanh(W h_t + b),   α = softmax(e) with e_t = -inf on padding (so α_t = 0 exactly),
       c = Σ_t α_t h_t.
@@ -134,6 +135,7 @@ class SentimentGRU(nn.Module):
                           dropout=dropout if num_layers > 1 else 0.0)
         self.attention = AdditiveAttention(hidden_size, attention_dim) if model == "attention" else None
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden_size, 1))
+        self.packed = False  # run the GRU on packed sequences (same outputs; kept for the benchmark)
 
     @classmethod
     def from_config(cls, c: SentimentConfig) -> SentimentGRU:
@@ -141,21 +143,30 @@ class SentimentGRU(nn.Module):
                    c.embed_dropout, c.dropout)
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor, mask: torch.Tensor) -> Output:
-        T = ids.shape[1]
         x = self.embed_dropout(self.embedding(ids))  # (B, T, E)
-        # Packing makes the GRU stop at each review's last real token: padding never enters a state.
-        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        out, h_n = self.gru(packed)  # h_n: (num_layers, B, H), taken at each review's last real token
+        h = self.encode(x, lengths)  # (B, T, H); only positions t < length are used below
         weights = None
         if self.pooling == "baseline":
-            pooled = h_n[-1]  # (B, H): top layer at the last real token
-        else:
-            h, _ = pad_packed_sequence(out, batch_first=True, total_length=T)  # (B, T, H), zeros on padding
-            if self.pooling == "attention":
-                pooled, weights = self.attention(h, mask)  # (B, H), (B, T)
-            else:  # meanpool: the padded outputs are zero, so the sum runs over real tokens only
-                pooled = h.sum(1) / lengths.to(h.device, h.dtype).unsqueeze(1)  # (B, H)
+            last = (lengths - 1).to(h.device)
+            pooled = h[torch.arange(len(h), device=h.device), last]  # (B, H): top layer at the last real token
+        elif self.pooling == "attention":
+            pooled, weights = self.attention(h, mask)  # (B, H), (B, T)
+        else:  # meanpool over real tokens only
+            pooled = (h * mask.unsqueeze(-1)).sum(1) / lengths.to(h.device, h.dtype).unsqueeze(1)  # (B, H)
         return Output(self.head(pooled).squeeze(-1), weights)
+
+    def encode(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Top-layer outputs h_t (B, T, H) of right-padded inputs x (B, T, E).
+
+        A unidirectional GRU's h_t depends only on tokens 1..t, so on a right-padded batch every real
+        position is exact without packing; padding positions hold junk that pooling masks out. Packing
+        (`packed = True`) gives the same real positions, and zeros on padding, at a much higher cost on
+        the CPU (`benchmarks/bench_sentiment.py`).
+        """
+        if not self.packed:
+            return self.gru(x)[0]
+        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        return pad_packed_sequence(self.gru(packed)[0], batch_first=True, total_length=x.shape[1])[0]
 
 
 # --- data --------------------------------------------------------------------------------------------
