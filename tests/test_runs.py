@@ -1,6 +1,7 @@
 """The run store: atomic runs, load_or_train caching, resume equals an uninterrupted run, safe loading."""
 
 import dataclasses
+import json
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -106,11 +107,33 @@ def test_interrupted_run_never_loads_and_resume_matches_uninterrupted(results):
     assert resumed.history[-1]["loss"] == full.history[-1]["loss"]
 
 
-def test_without_resume_an_interrupted_run_starts_over(results):
+def test_rerunning_an_interrupted_run_continues_it_and_never_drops_it_implicitly(results):
+    with pytest.raises(Crash):
+        runs.load_or_train(ToyConfig(name="cut", crash_after=2), device="cpu")
+    # another config under the same name: one clear error, and the interrupted work stays
+    with pytest.raises(runs.RunError, match=r"different config .*--resume.*--retrain"):
+        runs.load_or_train(ToyConfig(name="cut", crash_after=2, lr=0.2), device="cpu")
+    assert (results / "toy" / ".cut.partial" / "checkpoint.pt").exists()
+    # the same command again continues from the checkpoint (crash_after is past) and finishes
+    run = runs.load_or_train(ToyConfig(name="cut", crash_after=2), device="cpu")
+    assert [r["epoch"] for r in run.history] == [1, 2, 3, 4]
+
+
+def test_retrain_discards_an_interrupted_run(results):
     with pytest.raises(Crash):
         runs.load_or_train(ToyConfig(name="cut", crash_after=3), device="cpu")
     with pytest.raises(Crash):  # starts from epoch 1 again and crashes at 3 again
-        runs.load_or_train(ToyConfig(name="cut", crash_after=3), device="cpu")
+        runs.load_or_train(ToyConfig(name="cut", crash_after=3), retrain=True, device="cpu")
+
+
+def test_a_config_field_added_later_keeps_old_runs_loading(results):
+    run = runs.load_or_train(ToyConfig(name="old"), device="cpu")
+    stored = run.config_dict
+    del stored["lr"]  # as if `lr` had been added to ToyConfig after this run was stored
+    (run.path / "config.json").write_text(json.dumps(stored))
+    assert runs.load_or_train(ToyConfig(name="old"), device="cpu").path == run.path
+    with pytest.raises(runs.RunError, match="different config"):
+        runs.load_or_train(ToyConfig(name="old", lr=0.3), device="cpu")
 
 
 def test_non_finite_loss_stops_with_clear_error_and_keeps_last_good_checkpoint(results):

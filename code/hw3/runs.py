@@ -292,8 +292,11 @@ def provenance(device: torch.device, wall_time_s: float) -> dict:
     return info
 
 
-def train_run(config: RunConfig, *, resume: bool = False, device=None, root: Path | None = None) -> Run:
-    """Train `config` from scratch (or from its interrupted checkpoint if `resume`) and store the run."""
+def train_run(config: RunConfig, *, resume: bool = True, retrain: bool = False, device=None,
+              root: Path | None = None) -> Run:
+    """Train `config` and store the run. An interrupted run of the same config (its `.partial` folder)
+    is continued from its last epoch checkpoint; `retrain=True` (or `resume=False`) discards it first.
+    An interrupted run of a *different* config is never discarded implicitly: that is an error."""
     fn = TRAINERS.get(config.experiment)
     if fn is None:
         raise RunError(f"no training function registered for experiment {config.experiment!r}")
@@ -301,12 +304,16 @@ def train_run(config: RunConfig, *, resume: bool = False, device=None, root: Pat
     final = run_dir(config, root)
     partial = final.with_name(f".{final.name}.partial")
     if partial.exists():
-        same = (partial / "config.json").exists() and utils.read_json(partial / "config.json") == config.to_dict()
-        if not (resume and same):
-            if same:
-                print(f"note: discarding the interrupted run in {partial} (pass resume=True / --resume to continue)",
-                      file=sys.stderr)
-            shutil.rmtree(partial)
+        stored = partial / "config.json"
+        stored_config = utils.read_json(stored) if stored.exists() else None
+        if stored_config is None or retrain or not resume:
+            shutil.rmtree(partial)  # no config.json: nothing was trained yet
+        elif not same_config(stored_config, config):
+            raise RunError(f"{partial} holds an interrupted run with a different config "
+                           f"({_diff(stored_config, config.to_dict())}): rerun with that config to continue it "
+                           "(--resume), or pass --retrain to discard it")
+        elif (partial / "checkpoint.pt").exists():
+            print(f"resuming the interrupted run in {partial}", file=sys.stderr)
     partial.mkdir(parents=True, exist_ok=True)
     utils.write_json(partial / "config.json", config.to_dict())
 
@@ -337,7 +344,7 @@ def load_or_train(config: RunConfig, *, retrain: bool = False, resume: bool = Fa
     path = run_dir(config, root)
     if path.exists() and not retrain:
         run = Run(path)
-        if run.config_dict == config.to_dict():
+        if same_config(run.config_dict, config):
             return run
         if not utils.quick():
             diff = _diff(run.config_dict, config.to_dict())
@@ -347,7 +354,16 @@ def load_or_train(config: RunConfig, *, retrain: bool = False, resume: bool = Fa
             )
     if os.environ.get("HW3_NO_TRAIN"):
         raise RunError(f"run {config.experiment}/{config.name} is not stored and HW3_NO_TRAIN is set")
-    return train_run(config, resume=resume, device=device, root=root)
+    return train_run(config, retrain=retrain, device=device, root=root)
+
+
+def same_config(stored: dict, config: RunConfig) -> bool:
+    """True when a stored config.json describes `config`. Fields added to a config class since the run
+    was stored count with their defaults, so old runs keep loading."""
+    try:
+        return type(config).from_dict(stored).to_dict() == config.to_dict()
+    except (RunError, TypeError, ValueError):
+        return False
 
 
 def _diff(stored: dict, wanted: dict) -> str:

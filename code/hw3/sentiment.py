@@ -44,6 +44,8 @@ from . import runs, text, utils
 from . import sentiment_analysis as analysis
 
 MODELS = ("baseline", "attention", "meanpool")
+LR_SCHEDULES = ("plateau", "linear")
+CPU_EPOCHS = 3  # the CPU recipe (`cpu_configs`): 3 epochs, the rate decaying linearly to 0
 MAX_LEN_CANDIDATES = (200, 400, 800)  # tokens; ~55%, ~84% and ~97% of training reviews fit whole
 DEFAULT_MAX_LEN = 400  # used before the validation sweep has been run
 SEEDS = (0, 1, 2)
@@ -75,7 +77,8 @@ class SentimentConfig(runs.RunConfig):
     grad_clip: float = 1.0  # max global gradient norm
     num_epochs: int = 12  # at most; the epoch with the best validation accuracy is kept
     patience: int = 3  # stop after this many epochs without a better validation accuracy
-    lr_decay: float = 0.5  # multiply the learning rate by this after an epoch without a better validation accuracy
+    lr_decay: float = 0.5  # "plateau" schedule: multiply the rate by this after an epoch without a better validation accuracy
+    lr_schedule: str = "plateau"  # "plateau" (see lr_decay) | "linear" (from lr down to 0 over num_epochs, every step)
     val_fraction: float = 0.1
     train_subset: int = 0  # 0 = all 22,500 training reviews (quick profile: fewer)
     val_subset: int = 0  # 0 = all 2,500 validation reviews
@@ -85,6 +88,8 @@ class SentimentConfig(runs.RunConfig):
     def __post_init__(self):
         if self.model not in MODELS:
             raise ValueError(f"model must be one of {', '.join(MODELS)}, not {self.model!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, not {self.lr_schedule!r}")
         if not self.name or _AUTO_NAME.fullmatch(self.name):
             self.name = f"{self.model}-len{self.max_len}-s{self.seed}"
 
@@ -240,7 +245,7 @@ def train_step(model: SentimentGRU, batch: text.Batch, opt: torch.optim.Optimize
     return loss.detach() * len(batch.labels), correct
 
 
-def train_epoch(model, loader, opt, grad_clip: float, device, desc: str = "") -> dict:
+def train_epoch(model, loader, opt, grad_clip: float, device, desc: str = "", scheduler=None) -> dict:
     model.train()
     total_loss = torch.zeros((), device=device)
     total_correct = torch.zeros((), device=device)
@@ -249,6 +254,8 @@ def train_epoch(model, loader, opt, grad_clip: float, device, desc: str = "") ->
     for batch in utils.progress(loader, desc=desc, unit="batch"):
         batch = batch.to(device)
         loss, correct = train_step(model, batch, opt, grad_clip)
+        if scheduler is not None:
+            scheduler.step()
         total_loss += loss
         total_correct += correct
         n += len(batch.labels)
@@ -312,6 +319,10 @@ def _train(config: SentimentConfig, run: runs.RunWriter, device: torch.device) -
     model = SentimentGRU.from_config(config).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     train_loader = text.loader(data.train, config.batch_size, shuffle=True, seed=config.seed)
+    scheduler = None
+    if config.lr_schedule == "linear":  # lr · (1 - step / total steps), stepped after every batch
+        total = config.num_epochs * len(train_loader)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: max(0.0, 1 - step / total))
 
     start, best = 1, {"epoch": 0, "val_accuracy": -1.0}
     best_state = copy.deepcopy(model.state_dict())
@@ -319,6 +330,8 @@ def _train(config: SentimentConfig, run: runs.RunWriter, device: torch.device) -
     if ck is not None:
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
+        if scheduler is not None:
+            scheduler.load_state_dict(ck["scheduler"])
         best_state, best = ck["best_model"], ck["best"]
         start = ck["epoch"] + 1
 
@@ -327,7 +340,7 @@ def _train(config: SentimentConfig, run: runs.RunWriter, device: torch.device) -
             break  # no better validation accuracy for `patience` epochs
         train_loader.batch_sampler.set_epoch(epoch)
         row = train_epoch(model, train_loader, opt, config.grad_clip, device,
-                          desc=f"{config.name} epoch {epoch}/{config.num_epochs}")
+                          desc=f"{config.name} epoch {epoch}/{config.num_epochs}", scheduler=scheduler)
         row["lr"] = opt.param_groups[0]["lr"]
         row |= validation_metrics(model, data.val, device)
         runs.check_finite(epoch, train_loss=row["train_loss"], val_loss=row["val_loss"])
@@ -335,13 +348,15 @@ def _train(config: SentimentConfig, run: runs.RunWriter, device: torch.device) -
         if row["val_accuracy"] > best["val_accuracy"]:
             best = {"epoch": epoch, "val_accuracy": row["val_accuracy"], "val_loss": row["val_loss"]}
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        elif config.lr_decay:  # a plateau: smaller steps (the rate lives in opt's state, so resume keeps it)
+        elif config.lr_schedule == "plateau" and config.lr_decay:  # a plateau: smaller steps (the rate lives in opt's state, so resume keeps it)
             for group in opt.param_groups:
                 group["lr"] *= config.lr_decay
         print(f"{config.name} epoch {epoch}: train loss {row['train_loss']:.4f} acc {row['train_accuracy']:.4f} | "
               f"val loss {row['val_loss']:.4f} acc {row['val_accuracy']:.4f} | {row['epoch_seconds']:.1f}s",
               file=sys.stderr)
-        run.save_checkpoint(epoch, model=model.state_dict(), opt=opt.state_dict(), best_model=best_state, best=best)
+        extra = {"scheduler": scheduler.state_dict()} if scheduler is not None else {}
+        run.save_checkpoint(epoch, model=model.state_dict(), opt=opt.state_dict(), best_model=best_state, best=best,
+                            **extra)
 
     model.load_state_dict(best_state)
     run.save_weights("model", model)
@@ -415,13 +430,26 @@ def final_configs(sweep: list[runs.Run] | None = None) -> list[SentimentConfig]:
     return [SentimentConfig(model=m, max_len=chosen_max_len(m, sweep), seed=s) for m in MODELS for s in seeds]
 
 
+def cpu_configs(sweep: list[runs.Run] | None = None) -> list[SentimentConfig]:
+    """The three final models retrained on a CPU (seed 0, each at its chosen `max_len`): `CPU_EPOCHS`
+    epochs with a linearly decaying rate instead of up to 12 with plateau decay, so all three fit in
+    about an hour and a half on two cores. Named `<model>-len<max_len>-s0-cpu`."""
+    configs = []
+    for m in MODELS:
+        L = chosen_max_len(m, sweep)
+        configs.append(SentimentConfig(model=m, max_len=L, seed=0, num_epochs=CPU_EPOCHS, lr_schedule="linear",
+                                       name=f"{m}-len{L}-s0-cpu"))
+    return configs
+
+
 def report_configs() -> list[runs.RunConfig]:
-    """Every run attention.qmd shows: the max_len sweep, the seeds at the chosen lengths, TF-IDF."""
+    """Every run attention.qmd shows: the max_len sweep, the seeds at the chosen lengths, TF-IDF, and
+    the CPU recipe's runs."""
 
     configs = sweep_configs()
     names = {c.name for c in configs}
     configs += [c for c in final_configs() if c.name not in names]
-    return configs + [tfidf.TfidfConfig()]
+    return configs + [tfidf.TfidfConfig()] + cpu_configs()
 
 
 class ReportRuns(NamedTuple):
