@@ -341,3 +341,16 @@ def test_tfidf_reference_trains_and_predicts_consistently(quick_env):
     idx = t["index"][:5].tolist()
     probs = [p["prob_pos"] for p in predict.predict(run, [reviews[i].text for i in idx])]
     assert np.allclose(probs, t["prob_pos"][:5].numpy(), atol=1e-5)
+
+
+def test_predict_input_is_one_prediction_per_line(fake_run, tmp_path):
+    # separators that str.splitlines breaks at, inside reviews (331 real IMDb test reviews hold a NEL)
+    reviews = ["Great film\x85 loved it", "dull\u2028plot\u2029ending", "bad\x0cpacing\x1cand\x1dmore\x1e",
+               "vertical\x0btab", "ok"]
+    src, dst = tmp_path / "reviews.txt", tmp_path / "preds.jsonl"
+    src.write_bytes(("\ufeff" + "\r\n".join(reviews) + "\r\n").encode("utf-8"))
+    assert predict.read_reviews(src) == reviews
+    assert cli.main(["predict", "--run", fake_run.name, "--input", str(src), "--output", str(dst)]) == 0
+    rows = [json.loads(line) for line in dst.read_text(encoding="utf-8").split("\n") if line]
+    direct = predict.predict(fake_run, reviews)
+    assert [r["prob_pos"] for r in rows] == [d["prob_pos"] for d in direct]
