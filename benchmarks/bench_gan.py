@@ -16,7 +16,8 @@ import time
 
 import torch
 
-from hw3 import gan, utils
+from hw3 import utils
+from hw3.gan import models, train
 
 
 def main() -> None:
@@ -31,37 +32,37 @@ def main() -> None:
     p.add_argument("--mnist", action="store_true", help="train on real MNIST (needs the data)")
     args = p.parse_args()
     device = utils.get_device(args.device)
-    config = gan.GANConfig(arch=args.arch, hidden_size=args.hidden_size, batch_size=args.batch_size, judge="")
-    threads = args.threads or gan.training_threads(config, device)  # default: what training uses
+    config = models.GANConfig(arch=args.arch, hidden_size=args.hidden_size, batch_size=args.batch_size, judge="")
+    threads = args.threads or train.training_threads(config, device)  # default: what training uses
     if threads:
         torch.set_num_threads(threads)
     n_full = 60_000
     iters_per_epoch = math.ceil(n_full / config.batch_size)
     utils.seed_everything(0)
     if args.mnist:
-        X = gan.training_images(config, device)
+        X = train.training_images(config, device)
     else:
         X = torch.rand(n_full, 1, 28, 28, device=device) * 2 - 1
-    G, D = (m.to(device) for m in gan.build_models(config))
-    opt_g, opt_d = gan.make_optimizer(G, config, device), gan.make_optimizer(D, config, device)
+    G, D = (m.to(device) for m in models.build_models(config))
+    opt_g, opt_d = train.make_optimizer(G, config, device), train.make_optimizer(D, config, device)
 
     def sync():
         if device.type == "cuda":
             torch.cuda.synchronize()
 
-    gan.train_epoch(G, D, opt_g, opt_d, X[: 20 * config.batch_size], config)  # warm-up
+    train.train_epoch(G, D, opt_g, opt_d, X[: 20 * config.batch_size], config)  # warm-up
     sync()
     if args.epochs:
         t0 = time.perf_counter()
         for e in range(args.epochs):
-            gan.train_epoch(G, D, opt_g, opt_d, X, config, e + 1)
+            train.train_epoch(G, D, opt_g, opt_d, X, config, e + 1)
         sync()
         wall = time.perf_counter() - t0
         its = args.epochs * iters_per_epoch / wall
         print(f"measured {args.epochs} epochs: {wall:.1f} s ({its:.0f} it/s)")
     else:
         t0 = time.perf_counter()
-        gan.train_epoch(G, D, opt_g, opt_d, X[: args.iterations * config.batch_size], config)
+        train.train_epoch(G, D, opt_g, opt_d, X[: args.iterations * config.batch_size], config)
         sync()
         wall = time.perf_counter() - t0
         its = args.iterations / wall

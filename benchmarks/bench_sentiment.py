@@ -13,7 +13,7 @@
    Only real tokens are counted. Repeated for each `--threads` setting.
 2. GFLOP/s of the training step (analytic multiply-adds of the real tokens, forward + backward ≈ 3x
    forward) against a large plain matmul on the same machine.
-3. What that means: an epoch, the CPU recipe's three runs (`sentiment.cpu_configs`), every GRU run of
+3. What that means: an epoch, the CPU recipe's three runs (`study.cpu_configs`), every GRU run of
    the report, and `hw3 predict` over the 25,000 test reviews (timed on `--predict-reviews` of them).
 
 Prints figures and the issue's targets (>= 10x the packed path, >= 50% of the large matmul); asserts
@@ -28,10 +28,14 @@ import time
 import numpy as np
 import torch
 
-from hw3 import data, predict, sentiment, text, utils
+from hw3 import data, text, utils
+from hw3.sentiment import model as sentiment_model
+from hw3.sentiment import predict, study, train
+from hw3.sentiment.data import validation_split
+from hw3.sentiment.model import MAX_LEN_CANDIDATES, MODELS, SentimentConfig
 
 
-def gru_flops_per_token(c: sentiment.SentimentConfig) -> float:
+def gru_flops_per_token(c: SentimentConfig) -> float:
     """Forward multiply-adds x 2 per real token: the GRU layers' 3 gates and attention scoring (the
     embedding is a lookup; the head runs once per review)."""
     flops = 0.0
@@ -64,10 +68,10 @@ def sync(device) -> None:
 def time_steps(config, device, paths: dict[str, list], packed_batches: int) -> dict[str, tuple[float, int]]:
     """Seconds and real tokens of one training step per batch, for each path, interleaved."""
     utils.seed_everything(0)
-    model = sentiment.SentimentGRU.from_config(config).to(device)
+    model = sentiment_model.SentimentGRU.from_config(config).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     model.train()
-    sentiment.train_step(model, paths["padded"][0].to(device), opt, config.grad_clip)  # warm-up
+    train.train_step(model, paths["padded"][0].to(device), opt, config.grad_clip)  # warm-up
     spent = {k: [0.0, 0] for k in (*paths, "padded (packed's batches)")}
     for i in utils.progress(range(max(len(b) for b in paths.values())), desc="timing", leave=True):
         for name, batches in paths.items():
@@ -77,7 +81,7 @@ def time_steps(config, device, paths: dict[str, list], packed_batches: int) -> d
             model.packed = name == "packed"
             sync(device)
             t0 = time.perf_counter()
-            sentiment.train_step(model, b, opt, config.grad_clip)
+            train.train_step(model, b, opt, config.grad_clip)
             sync(device)
             dt = time.perf_counter() - t0
             spent[name][0] += dt
@@ -91,7 +95,7 @@ def time_steps(config, device, paths: dict[str, list], packed_batches: int) -> d
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", default="attention", choices=sentiment.MODELS)
+    p.add_argument("--model", default="attention", choices=MODELS)
     p.add_argument("--max-len", type=int, default=800)
     p.add_argument("--reviews", type=int, default=384, help="training reviews timed per path (default: 384)")
     p.add_argument("--packed-batches", type=int, default=2, help="batches timed through packing (default: 2)")
@@ -101,10 +105,10 @@ def main() -> None:
     p.add_argument("--device", default="cpu")
     args = p.parse_args()
     device = utils.get_device(args.device)
-    config = sentiment.SentimentConfig(model=args.model, max_len=args.max_len, batch_size=args.batch_size)
+    config = SentimentConfig(model=args.model, max_len=args.max_len, batch_size=args.batch_size)
 
     corpus = text.corpus("train")
-    train_idx, val_idx = sentiment.validation_split(corpus.labels)
+    train_idx, val_idx = validation_split(corpus.labels)
     sample = np.sort(np.random.default_rng(0).choice(train_idx, size=args.reviews, replace=False))
     dataset = text.EncodedDataset(corpus.encode(config.vocab_size, config.max_len, sample), corpus.labels[sample])
     real_tokens = sum(dataset.lengths)
@@ -143,11 +147,11 @@ def main() -> None:
         return (cut[train_idx].sum() + cut[val_idx].sum() / 3) / best_tps
 
     print(f"\nat {best_tps:,.0f} real tokens/s:")
-    for L in sentiment.MAX_LEN_CANDIDATES:
+    for L in MAX_LEN_CANDIDATES:
         print(f"  one epoch at max_len {L}: {epoch_seconds(L) / 60:.1f} min")
-    cpu = sum(c.num_epochs * epoch_seconds(c.max_len) for c in sentiment.cpu_configs())
-    print(f"  the CPU recipe's 3 runs ({sentiment.CPU_EPOCHS} epochs each): {cpu / 60:.0f} min (budget 90 min)")
-    gpu_recipe = [c for c in sentiment.report_configs() if isinstance(c, sentiment.SentimentConfig)
+    cpu = sum(c.num_epochs * epoch_seconds(c.max_len) for c in study.cpu_configs())
+    print(f"  the CPU recipe's 3 runs ({study.CPU_EPOCHS} epochs each): {cpu / 60:.0f} min (budget 90 min)")
+    gpu_recipe = [c for c in study.report_configs() if isinstance(c, SentimentConfig)
                   and not c.name.endswith("-cpu")]
     total = sum(c.num_epochs * epoch_seconds(c.max_len) for c in gpu_recipe)
     print(f"  every other GRU run of the report ({len(gpu_recipe)}, at most num_epochs each): {total / 3600:.1f} h")

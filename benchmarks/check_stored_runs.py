@@ -24,7 +24,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hw3 import cli, data, predict, runs, sentiment
+from hw3 import cli, data, runs
+from hw3.sentiment import predict
+from hw3.sentiment.data import load_data
+from hw3.sentiment.model import load_model, predict_proba
 
 
 def main() -> int:
@@ -40,9 +43,9 @@ def main() -> int:
     mismatched = 0
     for run in found:
         t0 = time.perf_counter()
-        model, _, config = sentiment.load_model(run)
-        data = sentiment.load_data(config)
-        probs, _ = sentiment.predict_proba(model, data.test.seqs, "cpu")
+        model, _, config = load_model(run)
+        data = load_data(config)
+        probs, _ = predict_proba(model, data.test.seqs, "cpu")
         stored = run.load_tensors("test_predictions")
         labels = data.test.labels.numpy()
         acc = float(np.mean((probs >= 0.5) == labels))

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from hw3 import gan, report, sentiment, utils
-from hw3 import sentiment_analysis as sa
+from hw3 import fmt, gan, report, sentiment, utils
+from hw3.sentiment import analysis as sa
 
 RESULTS = utils.project_root() / "results"
 
@@ -57,8 +57,8 @@ def test_gan_rows_match_the_stored_runs(committed):
         m = read("gan", name)
         assert h.numbers["fid"] == pytest.approx(m["fid"])
         assert h.numbers["class_entropy"] == pytest.approx(m["class_entropy"])
-        assert h.value == f"{report.fid(m['fid'])} · {m['class_entropy']:.3f}"
-        assert h.compare == f"real digits: {report.fid(floor['fid'])} · {floor['class_entropy']:.3f}"
+        assert h.value == f"{fmt.fid(m['fid'])} · {m['class_entropy']:.3f}"
+        assert h.compare == f"real digits: {fmt.fid(floor['fid'])} · {floor['class_entropy']:.3f}"
         assert f"gan/{name}" in h.runs
 
 
@@ -109,11 +109,19 @@ def test_provenance_table_matches_the_stored_provenance(committed):
 
 
 def test_formatting():
-    assert report.accuracy(0.89123, 0.00214, 3) == "89.12 ± 0.21%"
-    assert report.accuracy(0.88868, 0.0, 1) == "88.87%"
-    assert report.fid(264.6025) == "264.6" and report.fid(1.6297) == "1.63"
+    assert fmt.accuracy(0.89123, 0.00214, 3) == "89.12 ± 0.21%"
+    assert fmt.accuracy(0.88868, 0.0, 1) == "88.87%"
+    assert fmt.fid(264.6025) == "264.6" and fmt.fid(1.6297) == "1.63"
     assert [report.wall_time(s) for s in (7.4, 182.1, 8000.0)] == ["7 s", "3 min", "2.2 h"]
     assert report.wall_time(math.nan) == "?"
     assert report.date_label("2026-11-25T09:44:02+00:00") == "2026-11-25 09:44"
     assert report.device_label({"device": "cuda", "device_name": "NVIDIA H100 80GB HBM3"}) == "NVIDIA H100 80GB HBM3"
     assert report.device_label({"device": "cpu", "device_name": "x86_64"}) == "CPU"
+
+
+def test_front_page_words():
+    assert report.above_or_below(0.0042) == "0.42 points above"
+    assert report.above_or_below(-0.01) == "1.00 points below"
+    assert report.stored_text(30, 30) == "all of them stored,"
+    assert report.stored_text(12, 30) == "12 of them stored so far,"
+    assert report.seeds_text(3) == "mean over three seeds" and report.seeds_text(1) == "one seed"

@@ -196,11 +196,11 @@ def add_sample_command(sub) -> None:
 
 
 def cmd_sample_gan(args) -> None:
-    from . import gan
+    from .gan import sampling
 
     if args.n < 1:
         raise CLIError(f"-n must be at least 1, not {args.n}")
-    images = gan.sample_to_file(args.run, args.n, args.out, seed=args.seed, png=args.png, device=args.device)
+    images = sampling.sample_to_file(args.run, args.n, args.out, seed=args.seed, png=args.png, device=args.device)
     print(f"wrote {tuple(images.shape)} samples of gan/{args.run} to {args.out}"
           + (f" and {args.png}" if args.png else ""))
 
@@ -224,7 +224,7 @@ def add_predict_command(sub) -> None:
 
 
 def cmd_predict(args) -> None:
-    from . import predict
+    from .sentiment import predict
 
     if bool(args.texts) == bool(args.input):
         raise CLIError("give either review text(s) or --input FILE, not both or neither")

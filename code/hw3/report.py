@@ -1,12 +1,13 @@
 """The front page (`index.qmd`): the report's headline results, and where each number comes from.
 
-Nothing is re-derived here: the runs are loaded through each part's own functions (`gan.report_configs`,
-`gan.study_table` / `gan.study_target`, `sentiment.final_configs`, `sentiment_analysis.summary`,
-`theory.report_configs`) with `runs.load_or_train`, so the front page shows exactly the runs the chapters
+Nothing is re-derived here: the runs are loaded through each part's own functions
+(`gan.report_configs`, `gan.study.study_table` / `study_target`, `sentiment.final_configs`,
+`sentiment.analysis.summary`, `theory.report_configs`) with `runs.load_or_train`, so the front page shows exactly the runs the chapters
 show. In a real render every run is stored and only loads; in the quick profile (a temporary, empty
 results folder) the tiny versions are trained, about a minute on one core.
 
     page = report.load()
+    report.front_facts(page)        # what the front page's prose states (a `FrontFacts`)
     report.headline_table(page)     # results at a glance, one row per headline (formatted for display)
     report.provenance_table(page)   # run, date, device, wall time and commit of every run shown
 """
@@ -14,13 +15,15 @@ results folder) the tiny versions are trained, about a minute on one core.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
 import pandas as pd
 
-from . import gan, runs, sentiment, tfidf, theory, utils
-from . import sentiment_analysis as sa
+from . import fmt, gan, runs, sentiment, theory, utils
+from .fmt import accuracy, fid, pct
+from .sentiment import analysis as sa
 
 
 class FrontPage(NamedTuple):
@@ -29,7 +32,7 @@ class FrontPage(NamedTuple):
     judge: runs.Run  # its metrics["floor"]: real training digits scored like samples
     spec: runs.Run
     best: runs.Run  # the study variant with the lowest classifier FID
-    gan_target: dict  # gan.study_target of the study
+    gan_target: dict  # gan.study.study_target of the study
     final: list[runs.Run]  # every GRU model at its chosen max_len, every seed
     tfidf: runs.Run
     theory: dict[str, runs.Run]  # experiment ("theory-transfer", ...) -> run
@@ -55,7 +58,7 @@ THEORY_TITLES = {
 
 def configs() -> list[runs.RunConfig]:
     """Every run the front page loads, in training order (the judge before the GANs it scores)."""
-    return [*theory.report_configs(), *gan.report_configs(), *sentiment.final_configs(), tfidf.TfidfConfig()]
+    return [*theory.report_configs(), *gan.report_configs(), *sentiment.final_configs(), sentiment.TfidfConfig()]
 
 
 def missing() -> list[str]:
@@ -77,7 +80,7 @@ def load(*, device=None) -> FrontPage:
         return [r for r in loaded if r.experiment == experiment]
 
     study = of("gan")  # the spec first, then the variants
-    target = gan.study_target(gan.study_table(study))
+    target = gan.study.study_target(gan.study.study_table(study))
     by_name = {r.name: r for r in study}
     return FrontPage(
         judge=of("judge")[0], spec=by_name["spec"], best=by_name[target["best"]], gan_target=target,
@@ -96,20 +99,6 @@ class Headline(NamedTuple):
     compare: str  # what to read it against
     numbers: dict[str, float]  # the unformatted values behind `value` (tests compare them with the runs)
     runs: tuple[str, ...]  # experiment/name of the runs it comes from
-
-
-def pct(x: float, digits: int = 1) -> str:
-    return f"{100 * x:.{digits}f}%"
-
-
-def fid(x: float) -> str:
-    """Classifier FID as gan.qmd prints it: one decimal from 10 up (264.6), two below (1.63)."""
-    return f"{x:.1f}" if x >= 10 else f"{x:.2f}"
-
-
-def accuracy(mean: float, std: float, seeds: int) -> str:
-    """'89.12 ± 0.21%' over several seeds, '88.87%' for one (as in attention.qmd)."""
-    return f"{100 * mean:.2f} ± {100 * std:.2f}%" if seeds > 1 else f"{100 * mean:.2f}%"
 
 
 def _id(run: runs.Run) -> str:
@@ -288,3 +277,69 @@ def totals(page: FrontPage) -> dict:
 def _stored(config: runs.RunConfig) -> runs.Run | None:
     path = runs.run_dir(config.quick() if utils.quick() else config)
     return runs.Run(path) if path.exists() else None
+
+
+# --- the front page's prose --------------------------------------------------------------------------
+
+GRU_LABELS = {"baseline": "last-token baseline", "attention": "attention model", "meanpool": "mean-pooling model"}
+
+
+@dataclass(frozen=True)
+class FrontFacts:
+    """What index.qmd's prose states: the GAN verdict, the best GRU, and the runs' totals."""
+
+    num_variants: int  # GAN study variants (the spec excluded)
+    gan_target: dict  # gan.study.study_target of the study
+    best_variant: str
+    spec_fid: float
+    best_fid: float
+    floor_fid: float
+    fid_share: float  # best / spec
+    gan_verdict: str  # "met" | "missed"
+    best_gru: str  # e.g. "attention model"
+    best_gru_accuracy: float
+    tfidf_accuracy: float
+    gru_vs_tfidf: str  # "above" | "not above"
+    attention_vs_baseline: str  # "0.42 points above" | "... below"
+    seeds_text: str  # "mean over three seeds" | "one seed"
+    num_shown: int
+    shown_time: str
+    devices: str
+    num_report_runs: int
+    stored_text: str  # "all of them stored," | "12 of them stored so far,"
+    stored_time: str
+
+
+def above_or_below(gap: float) -> str:
+    """A difference of accuracies in prose: '0.42 points above' (gap > 0) or '... below'."""
+    return f"{100 * abs(gap):.2f} points {'above' if gap > 0 else 'below'}"
+
+
+def stored_text(num_stored: int, num_runs: int) -> str:
+    return "all of them stored," if num_stored == num_runs else f"{num_stored} of them stored so far,"
+
+
+def seeds_text(num_seeds: int) -> str:
+    return f"mean over {fmt.word(num_seeds)} seeds" if num_seeds > 1 else "one seed"
+
+
+def front_facts(page: FrontPage, totals_: dict | None = None) -> FrontFacts:
+    """The front page's `FrontFacts` from its loaded runs (and `totals(page)`, computed if not given)."""
+    t = totals_ or totals(page)
+    summary = sa.summary(page.final, page.tfidf)
+    gru = summary.drop(index="tfidf", errors="ignore")["accuracy_mean"]
+    best_gru = gru.idxmax()
+    tfidf_acc = float(summary.loc["tfidf", "accuracy_mean"])
+    spec_fid, best_fid = page.spec.metrics["fid"], page.best.metrics["fid"]
+    return FrontFacts(
+        num_variants=len(gan.study_configs()) - 1, gan_target=page.gan_target, best_variant=page.best.name,
+        spec_fid=spec_fid, best_fid=best_fid, floor_fid=page.judge.metrics["floor"]["fid"],
+        fid_share=best_fid / spec_fid, gan_verdict="met" if page.gan_target["met"] else "missed",
+        best_gru=GRU_LABELS.get(best_gru, best_gru), best_gru_accuracy=float(gru[best_gru]),
+        tfidf_accuracy=tfidf_acc, gru_vs_tfidf="above" if gru[best_gru] > tfidf_acc else "not above",
+        attention_vs_baseline=above_or_below(gru["attention"] - gru["baseline"]),
+        seeds_text=seeds_text(int(summary.loc["attention", "seeds"])),
+        num_shown=t["num_shown"], shown_time=wall_time(t["shown_wall_time_s"]), devices=" and ".join(t["devices"]),
+        num_report_runs=t["num_report_runs"], stored_text=stored_text(t["num_stored"], t["num_report_runs"]),
+        stored_time=wall_time(t["stored_wall_time_s"]),
+    )

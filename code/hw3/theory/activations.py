@@ -259,3 +259,35 @@ def summary_table(run: runs.Run) -> pd.DataFrame:
              "gradient ratio, gain-matched init": m[f"grad_ratio/gain-matched/{a}"],
              "test accuracy (%)": 100 * m[f"test_acc/{a}"]} for a in m["activations"]]
     return pd.DataFrame(rows).set_index("activation").round(3)
+
+
+# --- what the essay states ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActivationsFacts:
+    """What theory/activations.qmd states about its run."""
+
+    run: runs.Run
+    config: ActivationsConfig
+    metrics: dict
+    x_max: str  # the plotted range's end
+    slope: str  # leaky ReLU's negative slope
+    ratio: dict[tuple[str, str], float]  # (init, activation) -> gradient norm of layer 2 / last layer
+    default_init: str
+    matched_init: str  # gain-matched initialisation
+    others: list[str]  # every activation but the sigmoid
+    others_ratio_range: tuple[float, float]  # min and max ratio of the others (matched init)
+    others_accuracy_range: tuple[float, float]  # min and max test accuracy of the others
+
+
+def facts() -> ActivationsFacts:
+    run = runs.load_or_train(ActivationsConfig())
+    m = run.metrics
+    ratio = {(i, a): m[f"grad_ratio/{i}/{a}"] for i in m["inits"] for a in m["activations"]}
+    default, matched = m["inits"]
+    others = [a for a in m["activations"] if a != "sigmoid"]
+    others_ratio = [ratio[matched, a] for a in others]
+    others_acc = [m[f"test_acc/{a}"] for a in others]
+    return ActivationsFacts(run, run.config, m, f"{m['grid_max']:g}", f"{LEAKY_SLOPE:g}", ratio, default, matched,
+                            others, (min(others_ratio), max(others_ratio)), (min(others_acc), max(others_acc)))

@@ -238,3 +238,44 @@ def plot_shift_robustness(run: runs.Run):
     ax.set_ylabel("test accuracy (%)")
     ax.legend(loc="lower left")
     return common.finish(fig)
+
+
+# --- what the essay states ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LayersFacts:
+    """What theory/layers.qmd states: the parameter counts of `layer_comparison` and the run."""
+
+    counts: pd.DataFrame  # layer_comparison()
+    formulas_match: str  # "every" | "not every" count from a module matches its formula
+    mnist_conv: dict
+    mnist_dense: dict
+    big_conv: dict
+    big_dense: dict
+    dense_terabytes: float  # the big dense layer's float32 weights
+    conv_ratio: float  # MNIST-size dense layer's parameters over the conv layer's
+    run: runs.Run
+    config: LayersConfig
+    metrics: dict
+    shift: int  # the shift (pixels) the table reports
+    cnn: str
+    mlp: str
+    wide: str
+    wide_ratio: float  # wide MLP's parameters over the CNN's
+    shifted_drop: dict[str, float]  # per model: test accuracy minus accuracy on shifted digits
+
+
+def facts() -> LayersFacts:
+    counts = layer_comparison()
+    mnist_conv, mnist_dense, big_conv, big_dense = counts.to_dict("records")
+    every = bool((counts["parameters (module)"] == counts["parameters (formula)"]).all())
+    run = runs.load_or_train(LayersConfig())
+    m = run.metrics
+    cnn, mlp, wide = m["models"]
+    return LayersFacts(
+        counts, "every" if every else "not every", mnist_conv, mnist_dense, big_conv, big_dense,
+        big_dense["parameters (module)"] * 4 / 1e12,
+        mnist_dense["parameters (module)"] / mnist_conv["parameters (module)"],
+        run, run.config, m, m["table_shift"], cnn, mlp, wide, m[f"params/{wide}"] / m[f"params/{cnn}"],
+        {k: m[f"test_acc/{k}"] - m[f"shifted_acc/{k}"] for k in m["models"]})

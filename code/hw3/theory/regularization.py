@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import data, plots, runs
+from .. import data, fmt, plots, runs
 from . import common
 
 VARIANTS = ("none", "weight decay", "dropout", "data augmentation", "early stopping", "batch norm",
@@ -185,3 +185,48 @@ def plot_curves(run: runs.Run, metric: str = "loss"):
     if metric == "loss":
         axes[0, 0].set_yscale("log")
     return common.finish(fig)
+
+
+# --- what the essay states ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegularizationFacts:
+    """What theory/regularization.qmd states about its run."""
+
+    run: runs.Run
+    config: RegularizationConfig
+    metrics: dict
+    base: dict  # the unregularized network's metrics
+    early_stopping: dict
+    others: list[str]  # every variant but "none"
+    best: str  # the variant with the best test accuracy
+    beat_base: list[str]  # variants above the unregularized network
+    also_helped: str  # prose: the other variants that beat it, or "No other technique"
+    help_verb: str  # "helps" (one other variant) | "help"
+    weight_decay_change: float  # test accuracy change from weight decay
+    min_val_epoch: int  # epoch of the unregularized network's lowest validation loss
+    num_parameters: int
+
+
+def also_helped(beat_base: list[str], best: str) -> tuple[str, str]:
+    """'Dropout and weight decay' / 'No other technique', with the verb that agrees with it."""
+    others = [v for v in beat_base if v != best]
+    text = fmt.capitalized(fmt.and_list(others)) if others else "No other technique"
+    return text, "help" if len(others) != 1 else "helps"
+
+
+def facts() -> RegularizationFacts:
+    run = runs.load_or_train(RegularizationConfig())
+    cfg, m = run.config, run.metrics
+    base = m["none"]
+    others = [v for v in m["variants"] if v != "none"]
+    best = max(others, key=lambda v: m[v]["test_acc"])
+    beat_base = [v for v in others if m[v]["test_acc"] > base["test_acc"]]
+    helped, verb = also_helped(beat_base, best)
+    h = run.history_frame()
+    base_h = h[h.variant == "none"]
+    return RegularizationFacts(
+        run, cfg, m, base, m["early stopping"], others, best, beat_base, helped, verb,
+        m["weight decay"]["test_acc"] - base["test_acc"], int(base_h.loc[base_h.val_loss.idxmin(), "epoch"]),
+        sum(p.numel() for p in MLP(cfg.hidden_size).parameters()))

@@ -240,3 +240,26 @@ def plot_embedding_and_roc(run: runs.Run):
     ax_roc.set_ylabel("true acceptance rate")
     ax_roc.legend(loc="lower right", fontsize=7, title="digits", title_fontsize=7)
     return common.finish(fig)
+
+
+# --- what the essay states ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SiameseFacts:
+    """What theory/siamese.qmd states about its run."""
+
+    run: runs.Run
+    config: SiameseConfig
+    metrics: dict
+    held_out: str  # "8 and 9"
+    seen_digits: int
+    auc_seen: float
+    auc_held_out: float
+
+
+def facts() -> SiameseFacts:
+    run = runs.load_or_train(SiameseConfig())
+    m = run.metrics
+    return SiameseFacts(run, run.config, m, " and ".join(str(d) for d in m["held_out_digits"]),
+                        10 - len(m["held_out_digits"]), m["auc/seen digits"], m["auc/held-out digits"])

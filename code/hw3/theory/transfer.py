@@ -286,3 +286,36 @@ def plot_adaptation(run: runs.Run):
     axes[0].set_ylabel("target test accuracy (%)")
     axes[-1].legend(loc="lower right", fontsize=8)
     return common.finish(fig)
+
+
+# --- what the essay states ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TransferFacts:
+    """What theory/transfer.qmd states about its run."""
+
+    run: runs.Run
+    config: TransferConfig
+    metrics: dict
+    accuracy: dict[tuple[str, str], float]  # (domain, method) -> target test accuracy
+    near_gain: float  # near domain: linear probe minus training from scratch
+    far_gain: float  # far domain: fine-tuning minus training from scratch
+    far_side: str  # fine-tuning lands "above" | "below" training from scratch in the far domain
+    probe_params: int  # trainable parameters of the linear probe
+    all_params: int  # of fine-tuning
+    wall_s: float
+
+
+def side(gain: float) -> str:
+    return "above" if gain >= 0 else "below"
+
+
+def facts() -> TransferFacts:
+    run = runs.load_or_train(TransferConfig())
+    m = run.metrics
+    acc = {(d, k): m[f"acc/{d}/{k}"] for d in DOMAINS for k in METHODS}
+    far_gain = acc["far", "fine-tune"] - acc["far", "from scratch"]
+    return TransferFacts(run, run.config, m, acc, acc["near", "linear probe"] - acc["near", "from scratch"], far_gain,
+                         side(far_gain), m["trainable_params/linear probe"], m["trainable_params/fine-tune"],
+                         run.provenance["wall_time_s"])

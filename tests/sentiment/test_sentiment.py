@@ -8,17 +8,18 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from hw3 import cli, predict, runs, sentiment, text, utils
-from hw3 import sentiment_analysis as analysis
+from hw3 import cli, runs, text, utils
+from hw3.sentiment import analysis, data, metrics, predict, study, train
+from hw3.sentiment.model import MODELS, AdditiveAttention, SentimentConfig, SentimentGRU
 
 from conftest import needs_data
 
 TINY = {"vocab_size": 50, "embedding_dim": 8, "hidden_size": 12, "attention_dim": 6}
 
 
-def tiny_model(model: str, seed: int = 0, dropout: float = 0.0) -> sentiment.SentimentGRU:
+def tiny_model(model: str, seed: int = 0, dropout: float = 0.0) -> SentimentGRU:
     torch.manual_seed(seed)
-    return sentiment.SentimentGRU(model, num_layers=2, embed_dropout=dropout, dropout=dropout, **TINY).eval()
+    return SentimentGRU(model, num_layers=2, embed_dropout=dropout, dropout=dropout, **TINY).eval()
 
 
 def batch_of(seqs, pad_to=None) -> text.Batch:
@@ -49,7 +50,7 @@ def test_attention_weights_sum_to_one_and_are_exactly_zero_on_padding():
 
 
 def test_additive_attention_is_vt_tanh_wh_plus_b():
-    att = sentiment.AdditiveAttention(4, 3)
+    att = AdditiveAttention(4, 3)
     h = torch.randn(2, 5, 4)
     mask = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], dtype=torch.bool)
     c, alpha = att(h, mask)
@@ -62,7 +63,7 @@ def test_additive_attention_is_vt_tanh_wh_plus_b():
 # --- padding invariance ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("model", sentiment.MODELS)
+@pytest.mark.parametrize("model", MODELS)
 def test_output_ignores_extra_padding(model):
     m = tiny_model(model)
     alone = run_model(m, batch_of([REVIEW]))
@@ -72,7 +73,7 @@ def test_output_ignores_extra_padding(model):
         assert torch.allclose(padded.weights[0, : len(REVIEW)], alone.weights[0], atol=1e-6)
 
 
-@pytest.mark.parametrize("model", sentiment.MODELS)
+@pytest.mark.parametrize("model", MODELS)
 def test_output_ignores_longer_reviews_in_the_batch(model):
     m = tiny_model(model)
     alone = run_model(m, batch_of([REVIEW]))
@@ -103,7 +104,7 @@ def test_meanpool_averages_over_real_tokens_only():
 # --- training ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("model", sentiment.MODELS)
+@pytest.mark.parametrize("model", MODELS)
 def test_one_training_step_lowers_the_loss_on_a_tiny_batch(model):
     m = tiny_model(model).train()
     rng = np.random.default_rng(0)
@@ -118,35 +119,35 @@ def test_one_training_step_lowers_the_loss_on_a_tiny_batch(model):
         return torch.nn.functional.binary_cross_entropy_with_logits(out.logits, b.labels).item()
 
     before = loss()
-    sentiment.train_step(m, b, opt, grad_clip=1.0)
+    train.train_step(m, b, opt, grad_clip=1.0)
     assert loss() < before
 
 
 def test_validation_split_is_fixed_stratified_and_disjoint():
     labels = np.repeat([0, 1], 12_500)
-    train, val = sentiment.validation_split(labels)
-    train2, val2 = sentiment.validation_split(labels)
+    train, val = data.validation_split(labels)
+    train2, val2 = data.validation_split(labels)
     assert np.array_equal(val, val2) and np.array_equal(train, train2)
     assert len(val) == 2500 and labels[val].sum() == 1250
     assert len(np.intersect1d(train, val)) == 0 and len(train) + len(val) == 25_000
 
 
 def test_config_names_follow_model_length_and_seed():
-    c = sentiment.SentimentConfig(model="baseline", max_len=200, seed=2)
+    c = SentimentConfig(model="baseline", max_len=200, seed=2)
     assert c.name == "baseline-len200-s2"
     assert dataclasses.replace(c, model="meanpool").name == "meanpool-len200-s2"
-    assert sentiment.SentimentConfig(name="my-run").name == "my-run"
-    assert len({c.quick().name for c in sentiment.sweep_configs()}) == len(sentiment.sweep_configs())
+    assert SentimentConfig(name="my-run").name == "my-run"
+    assert len({c.quick().name for c in study.sweep_configs()}) == len(study.sweep_configs())
     with pytest.raises(ValueError, match="model"):
-        sentiment.SentimentConfig(model="transformer")
+        SentimentConfig(model="transformer")
 
 
 def test_report_configs_cover_every_model_and_seed():
-    configs = sentiment.report_configs()
+    configs = study.report_configs()
     names = [c.name for c in configs]
     assert len(names) == len(set(names))
-    finals = sentiment.final_configs()
-    assert {(c.model, c.seed) for c in finals} == {(m, s) for m in sentiment.MODELS for s in sentiment.SEEDS}
+    finals = study.final_configs()
+    assert {(c.model, c.seed) for c in finals} == {(m, s) for m in MODELS for s in study.SEEDS}
     assert any(c.experiment == "tfidf" for c in configs)
 
 
@@ -156,7 +157,7 @@ def test_report_configs_cover_every_model_and_seed():
 def test_classification_metrics_on_a_known_example():
     y = np.array([1, 1, 1, 0, 0, 0])
     p = np.array([0.9, 0.8, 0.3, 0.2, 0.6, 0.1])
-    m = analysis.classification_metrics(y, p, lengths=np.array([10, 20, 30, 40, 50, 60]))
+    m = metrics.classification_metrics(y, p, lengths=np.array([10, 20, 30, 40, 50, 60]))
     assert m["confusion"] == [[2, 1], [1, 2]]
     assert m["accuracy"] == pytest.approx(4 / 6)
     assert m["precision"] == pytest.approx(2 / 3) and m["recall"] == pytest.approx(2 / 3)
@@ -165,16 +166,16 @@ def test_classification_metrics_on_a_known_example():
 
 
 def test_metrics_do_not_fail_on_degenerate_predictions():
-    m = analysis.classification_metrics(np.array([0, 0, 1]), np.array([0.1, 0.2, 0.3]), np.array([1, 1, 1]))
+    m = metrics.classification_metrics(np.array([0, 0, 1]), np.array([0.1, 0.2, 0.3]), np.array([1, 1, 1]))
     assert m["precision"] == 0 and m["f1"] == 0 and np.isfinite(m["ece"])
 
 
 def test_ece_is_zero_when_confidence_equals_accuracy_and_large_when_overconfident():
     y = np.array([1] * 8 + [0] * 2)
-    assert analysis.expected_calibration_error(y, np.full(10, 0.8)) == pytest.approx(0.0, abs=1e-12)
-    assert analysis.expected_calibration_error(y, np.full(10, 0.999)) == pytest.approx(0.199, abs=1e-9)
-    bins = analysis.reliability_bins(y, np.linspace(0, 1, 10))
-    assert len(bins) == analysis.ECE_BINS and bins["count"].sum() == 10
+    assert metrics.expected_calibration_error(y, np.full(10, 0.8)) == pytest.approx(0.0, abs=1e-12)
+    assert metrics.expected_calibration_error(y, np.full(10, 0.999)) == pytest.approx(0.199, abs=1e-9)
+    bins = metrics.reliability_bins(y, np.linspace(0, 1, 10))
+    assert len(bins) == metrics.ECE_BINS and bins["count"].sum() == 10
 
 
 def test_published_anchors_are_literature_values_with_citations():
@@ -186,11 +187,11 @@ def test_faithfulness_compares_top_and_random_deletions():
     m = tiny_model("attention")
     rng = np.random.default_rng(0)
     seqs = [torch.tensor(rng.integers(2, 50, size=n)) for n in rng.integers(4, 30, size=40)]
-    rows = analysis.faithfulness(m, seqs, ks=(1, 3), seed=0)
+    rows = metrics.faithfulness(m, seqs, ks=(1, 3), seed=0)
     assert [r["k"] for r in rows] == [1, 3]
     assert all(r["n"] <= 40 and np.isfinite(r["top_drop"]) and np.isfinite(r["random_drop"]) for r in rows)
     with pytest.raises(ValueError, match="attention"):
-        analysis.faithfulness(tiny_model("baseline"), seqs, ks=(1,))
+        metrics.faithfulness(tiny_model("baseline"), seqs, ks=(1,))
 
 
 # --- prediction (a run written by hand, so no data set is needed) ------------------------------------
@@ -202,12 +203,12 @@ def fake_run(tmp_path, monkeypatch):
     monkeypatch.setenv("HW3_RESULTS", str(tmp_path / "results"))
     words = ["great", "awful", "film", "the", "a", "!", "plot", "boring", "loved", "it"]
     vocab = text.Vocab(["<pad>", "<unk>", *words, *[f"w{i}" for i in range(50 - 2 - len(words))]])
-    config = sentiment.SentimentConfig(model="attention", max_len=16, embed_dropout=0.0, dropout=0.0, **TINY)
+    config = SentimentConfig(model="attention", max_len=16, embed_dropout=0.0, dropout=0.0, **TINY)
     folder = runs.run_dir(config)
     folder.mkdir(parents=True)
     vocab.save(folder / "vocab.json")
     torch.manual_seed(0)
-    save_file(sentiment.SentimentGRU.from_config(config).state_dict(), folder / "model.safetensors")
+    save_file(SentimentGRU.from_config(config).state_dict(), folder / "model.safetensors")
     for name, obj in (("config", config.to_dict()), ("metrics", {}), ("history", []), ("provenance", {})):
         utils.write_json(folder / f"{name}.json", obj)
     return runs.Run(folder)
@@ -284,7 +285,7 @@ def test_cli_predict_errors_are_one_line(fake_run, tmp_path, capsys):
 def test_quick_training_stores_a_complete_run_and_predict_agrees_with_it(quick_env):
     from hw3 import data
 
-    run = runs.load_or_train(sentiment.SentimentConfig(model="attention"), device="cpu")
+    run = runs.load_or_train(SentimentConfig(model="attention"), device="cpu")
     assert run.file("vocab.json").exists() and run.file("model.safetensors").exists()
     t = run.load_tensors("test_predictions")
     assert len(t["prob_pos"]) == run.metrics["num_test"]
@@ -304,7 +305,7 @@ class SimulatedCrash(Exception):
 @needs_data
 @pytest.mark.slow
 def test_interrupted_training_resumes_to_the_same_result(quick_env, monkeypatch):
-    config = dataclasses.replace(sentiment.SentimentConfig(model="meanpool").quick(), num_epochs=2, patience=5,
+    config = dataclasses.replace(SentimentConfig(model="meanpool").quick(), num_epochs=2, patience=5,
                                  name="resume-check")
     reference = runs.train_run(config, device="cpu")
     ref_weights = reference.load_weights("model")
@@ -332,7 +333,8 @@ def test_interrupted_training_resumes_to_the_same_result(quick_env, monkeypatch)
 @needs_data
 @pytest.mark.slow
 def test_tfidf_reference_trains_and_predicts_consistently(quick_env):
-    from hw3 import data, tfidf
+    from hw3 import data
+    from hw3.sentiment import tfidf
 
     run = runs.load_or_train(tfidf.TfidfConfig(), device="cpu")
     assert run.metrics["C"] in tfidf.TfidfConfig().quick().C_grid

@@ -9,8 +9,8 @@ import pandas as pd
 from matplotlib.colors import to_rgba
 from matplotlib.ticker import MaxNLocator
 
-from . import plots, runs
-from . import sentiment_analysis as analysis
+from .. import plots, runs
+from . import analysis, metrics
 
 COLOURS = {"baseline": plots.OKABE_ITO[0], "attention": plots.OKABE_ITO[1], "meanpool": plots.OKABE_ITO[2],
            "tfidf": plots.OKABE_ITO[4]}
@@ -138,16 +138,16 @@ def confidence_histograms(run_list: list[runs.Run]):
     return _shown(fig)
 
 
-def reliability_diagram(run_list: list[runs.Run], n_bins: int = analysis.ECE_BINS):
+def reliability_diagram(run_list: list[runs.Run], n_bins: int = metrics.ECE_BINS):
     """Accuracy against confidence in 15 bins over [0.5, 1] (diagonal: perfect calibration), with ECE."""
     fig, (ax, ax_n) = plots.figure(2, 1, height=4.2, width=5.0, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     ax.plot([0.5, 1], [0.5, 1], color="grey", lw=1, ls=":", label="perfect calibration")
     for r in run_list:
         t = r.load_tensors("test_predictions")
-        bins = analysis.reliability_bins(t["label"].numpy(), t["prob_pos"].numpy(), n_bins)
+        bins = metrics.reliability_bins(t["label"].numpy(), t["prob_pos"].numpy(), n_bins)
         filled = bins[bins["count"] > 0]
         model = analysis.model_of(r)
-        ece = analysis.expected_calibration_error(t["label"].numpy(), t["prob_pos"].numpy(), n_bins)
+        ece = metrics.expected_calibration_error(t["label"].numpy(), t["prob_pos"].numpy(), n_bins)
         ax.plot(filled["confidence"], filled["accuracy"], "o-", ms=3, color=COLOURS[model],
                 label=f"{SHORT[model]} (ECE {100 * ece:.1f}%)")
         centres = (bins["lower"] + bins["upper"]) / 2

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from . import plots
-from .runs import Run
+from .. import plots
+from ..runs import Run
 
 DIGIT_CMAP = "gray_r"  # dark digits on white: reads well on screen and in print
 

@@ -18,9 +18,9 @@ import torch
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 
-from . import runs, text
-from . import sentiment_analysis as analysis
-from .sentiment import SPLIT_SEED, _subset, prediction_tensors, validation_split
+from .. import runs, text
+from . import metrics
+from .data import SPLIT_SEED, prediction_tensors, subset, validation_split
 
 
 @dataclass
@@ -62,8 +62,8 @@ def train(config: TfidfConfig, run: runs.RunWriter, device) -> None:
     vocab = train_c.vocab(config.vocab_size)
     vocab.save(run.dir / "vocab.json")
     train_idx, val_idx = validation_split(train_c.labels, config.val_fraction)
-    train_idx = _subset(train_idx, config.train_subset, SPLIT_SEED + 1)
-    test_idx = _subset(np.arange(len(test_c)), config.test_subset, SPLIT_SEED + 3)
+    train_idx = subset(train_idx, config.train_subset, SPLIT_SEED + 1)
+    test_idx = subset(np.arange(len(test_c)), config.test_subset, SPLIT_SEED + 3)
 
     tfidf = TfidfTransformer(sublinear_tf=config.sublinear_tf)
     X_train = tfidf.fit_transform(count_matrix(train_c, train_idx, config.vocab_size))
@@ -86,7 +86,6 @@ def train(config: TfidfConfig, run: runs.RunWriter, device) -> None:
                                "intercept": torch.tensor(clf.intercept_, dtype=torch.float32),
                                "idf": torch.from_numpy(tfidf.idf_).float()})
     run.save_tensors("test_predictions", prediction_tensors(probs, labels, test_c.lengths[test_idx], test_idx))
-    run.metrics.update(analysis.classification_metrics(labels, probs, test_c.lengths[test_idx]))
+    run.metrics.update(metrics.classification_metrics(labels, probs, test_c.lengths[test_idx]))
     run.metrics.update({"C": C, "val_accuracy": val_acc, "num_train": len(train_idx), "num_val": len(val_idx),
                         "num_test": len(test_idx)})
-

@@ -1,4 +1,4 @@
-"""The MNIST GAN (hw3.gan) and its judge (hw3.judge): models, one training step, metrics on known
+"""The MNIST GAN (hw3.gan): models, one training step, the judge and its metrics on known
 inputs, resume, the NaN guard, `hw3 sample gan`, and the report's run list. All on synthetic data."""
 
 import dataclasses
@@ -7,16 +7,17 @@ import math
 import pytest
 import torch
 
-from hw3 import cli, gan, judge, runs, utils
+from hw3 import cli, runs, utils
+from hw3.gan import judge, metrics, models, sampling, study, train
 
-TINY = gan.GANConfig(name="tiny", num_epochs=2, batch_size=32, num_grid=4, judge="")
+TINY = models.GANConfig(name="tiny", num_epochs=2, batch_size=32, num_grid=4, judge="")
 
 
 @pytest.fixture
 def synthetic_digits(monkeypatch):
     """Replace MNIST by 96 fixed random 'images' in [-1, 1] so training tests need no data."""
     X = torch.rand(96, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
-    monkeypatch.setattr(gan, "training_images", lambda config, device: X.to(device))
+    monkeypatch.setattr(train, "training_images", lambda config, device: X.to(device))
     return X
 
 
@@ -25,18 +26,18 @@ def synthetic_digits(monkeypatch):
 
 @pytest.mark.parametrize("arch,hidden", [("mlp", 128), ("mlp", 256), ("dcgan", 16)])
 def test_model_shapes_and_ranges(arch, hidden):
-    config = gan.GANConfig(arch=arch, hidden_size=hidden)
-    G, D = gan.build_models(config)
+    config = models.GANConfig(arch=arch, hidden_size=hidden)
+    G, D = models.build_models(config)
     z = torch.randn(5, config.latent_dim) * 10  # large codes push Tanh to its limits
     x = G(z)
     assert x.shape == (5, 1, 28, 28)
     assert x.min() >= -1 and x.max() <= 1
     assert D(x).shape == (5,)
-    assert gan.to_unit(x).min() >= 0 and gan.to_unit(x).max() <= 1
+    assert models.to_unit(x).min() >= 0 and models.to_unit(x).max() <= 1
 
 
 def test_spec_architecture_is_the_assignments():
-    G, D = gan.build_models(gan.GANConfig())
+    G, D = models.build_models(models.GANConfig())
     assert [type(m).__name__ for m in G.net] == ["Linear", "ReLU", "Linear", "Tanh"]
     assert (G.net[0].in_features, G.net[0].out_features, G.net[2].out_features) == (100, 128, 784)
     assert [type(m).__name__ for m in D.net] == ["Flatten", "Linear", "LeakyReLU", "Linear"]
@@ -45,7 +46,7 @@ def test_spec_architecture_is_the_assignments():
 
 
 def test_spec_defaults():
-    c = gan.GANConfig()
+    c = models.GANConfig()
     assert (c.latent_dim, c.hidden_size, c.lr, c.betas, c.batch_size, c.num_epochs, c.real_label, c.arch) == (
         100, 128, 2e-4, (0.5, 0.999), 64, 50, 1.0, "mlp")
     assert c.progress_epochs() == [1, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50]
@@ -53,9 +54,9 @@ def test_spec_defaults():
 
 def test_one_discriminator_step_lowers_its_loss():
     utils.seed_everything(0)
-    config = gan.GANConfig()
-    G, D = gan.build_models(config)
-    opt_d = gan.make_optimizer(D, config, torch.device("cpu"))
+    config = models.GANConfig()
+    G, D = models.build_models(config)
+    opt_d = train.make_optimizer(D, config, torch.device("cpu"))
     x_real = torch.rand(16, 1, 28, 28) * 2 - 1
     x_fake = G(torch.randn(16, config.latent_dim)).detach()
 
@@ -66,20 +67,20 @@ def test_one_discriminator_step_lowers_its_loss():
             return torch.nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="sum").item() / 16
 
     before = loss()
-    step_loss, _ = gan.discriminator_step(D, opt_d, x_real, x_fake)
+    step_loss, _ = train.discriminator_step(D, opt_d, x_real, x_fake)
     assert step_loss.item() == pytest.approx(before, rel=1e-5)  # the step reports the loss it descended
     assert loss() < before
 
 
 def test_generator_step_raises_d_of_fake():
     utils.seed_everything(0)
-    config = gan.GANConfig(lr=1e-3)
-    G, D = gan.build_models(config)
-    opt_g = gan.make_optimizer(G, config, torch.device("cpu"))
+    config = models.GANConfig(lr=1e-3)
+    G, D = models.build_models(config)
+    opt_g = train.make_optimizer(G, config, torch.device("cpu"))
     z = torch.randn(32, config.latent_dim)
     with torch.no_grad():
         before = torch.sigmoid(D(G(z))).mean()
-    gan.generator_step(D, opt_g, G(z))
+    train.generator_step(D, opt_g, G(z))
     with torch.no_grad():
         assert torch.sigmoid(D(G(z))).mean() > before
 
@@ -87,7 +88,7 @@ def test_generator_step_raises_d_of_fake():
 def test_slerp_endpoints_and_norm():
     z0, z1 = torch.randn(100), torch.randn(100)
     z1 = z1 / z1.norm() * z0.norm()
-    path = gan.slerp(z0, z1, torch.linspace(0, 1, 7))
+    path = sampling.slerp(z0, z1, torch.linspace(0, 1, 7))
     assert torch.allclose(path[0], z0, atol=1e-5) and torch.allclose(path[-1], z1, atol=1e-5)
     assert torch.allclose(path.norm(dim=1), z0.norm().expand(7), rtol=1e-4)  # stays on the sphere
 
@@ -100,7 +101,7 @@ def test_judge_shapes():
     x = torch.rand(3, 1, 28, 28)
     assert model(x).shape == (3, 10)
     assert model.features(x).shape == (3, 128)
-    logits, feats = judge.predict(model, x)
+    logits, feats = metrics.predict(model, x)
     assert torch.allclose(logits, model(x), atol=1e-5)
 
 
@@ -108,26 +109,26 @@ def test_frechet_distance_known_values():
     g = torch.Generator().manual_seed(0)
     a = torch.randn(2000, 8, generator=g)
     a = a - a.mean(0)  # centred, so scaling changes only the covariance
-    assert judge.frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+    assert metrics.frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
     shift = torch.tensor([3.0, 0, 0, 0, 0, 0, 0, 4.0])
     # same covariance, means 5 apart: the distance is exactly ||shift||^2
-    assert judge.frechet_distance(a, a + shift) == pytest.approx(25.0, rel=1e-6)
+    assert metrics.frechet_distance(a, a + shift) == pytest.approx(25.0, rel=1e-6)
     # scaling the spread by 2 adds Tr(S) (1 + 4 - 2 * 2) = Tr(S)
-    assert judge.frechet_distance(a, a * 2) == pytest.approx(torch.cov(a.T.double()).trace().item(), rel=1e-6)
+    assert metrics.frechet_distance(a, a * 2) == pytest.approx(torch.cov(a.T.double()).trace().item(), rel=1e-6)
     # more features than samples (rank-deficient covariances) stays finite
     small = torch.randn(20, 64, generator=g)
-    assert math.isfinite(judge.frechet_distance(small, small + 0.1))
+    assert math.isfinite(metrics.frechet_distance(small, small + 0.1))
 
 
 def test_precision_recall_known_sets():
     g = torch.Generator().manual_seed(0)
     real = torch.randn(500, 16, generator=g)
-    assert judge.precision_recall(real, real.clone()) == (1.0, 1.0)
+    assert metrics.precision_recall(real, real.clone()) == (1.0, 1.0)
     far = real + 100.0
-    assert judge.precision_recall(real, far) == (0.0, 0.0)
+    assert metrics.precision_recall(real, far) == (0.0, 0.0)
     # a generator that covers only half of the real data: full precision, about half the recall
     half = real[real[:, 0] > 0]
-    precision, recall = judge.precision_recall(real, half)
+    precision, recall = metrics.precision_recall(real, half)
     assert precision == 1.0 and 0.4 < recall < 0.8
 
 
@@ -135,25 +136,25 @@ def test_image_metrics_identical_and_shifted_sets():
     torch.manual_seed(0)
     model = judge.JudgeCNN().eval()
     images = torch.rand(300, 1, 28, 28)
-    _, feats = judge.predict(model, images)
-    ref = judge.Reference(feats, judge.knn_radii(feats))
-    same = judge.image_metrics(model, images, ref)
+    _, feats = metrics.predict(model, images)
+    ref = metrics.Reference(feats, metrics.knn_radii(feats))
+    same = metrics.image_metrics(model, images, ref)
     assert same["fid"] == pytest.approx(0.0, abs=1e-3)
     assert same["precision"] == 1.0 and same["recall"] == 1.0
     assert sum(same["class_counts"]) == 300
-    shifted = judge.image_metrics(model, (images + 0.3).clamp(0, 1), ref)
+    shifted = metrics.image_metrics(model, (images + 0.3).clamp(0, 1), ref)
     assert shifted["fid"] > 1000 * max(same["fid"], 1e-6)
 
 
 def test_normalized_entropy():
-    assert judge.normalized_entropy([10] * 10) == pytest.approx(1.0)
-    assert judge.normalized_entropy([0, 0, 7, 0, 0, 0, 0, 0, 0, 0]) == 0.0
-    assert 0 < judge.normalized_entropy([5, 5, 0, 0, 0, 0, 0, 0, 0, 0]) == pytest.approx(math.log(2) / math.log(10))
+    assert metrics.normalized_entropy([10] * 10) == pytest.approx(1.0)
+    assert metrics.normalized_entropy([0, 0, 7, 0, 0, 0, 0, 0, 0, 0]) == 0.0
+    assert 0 < metrics.normalized_entropy([5, 5, 0, 0, 0, 0, 0, 0, 0, 0]) == pytest.approx(math.log(2) / math.log(10))
 
 
 def test_nearest_neighbours_finds_copies():
     pool = torch.rand(50, 1, 28, 28)
-    d, idx = judge.nearest_neighbours(pool[[7, 3, 41]], pool)
+    d, idx = metrics.nearest_neighbours(pool[[7, 3, 41]], pool)
     assert idx.tolist() == [7, 3, 41]
     assert torch.all(d < 1e-2)
 
@@ -168,7 +169,7 @@ def _strip_times(history):
 def test_resume_equals_uninterrupted(tmp_path, monkeypatch, synthetic_digits):
     whole = runs.train_run(TINY, root=tmp_path / "a", device="cpu")
 
-    real_epoch = gan.train_epoch
+    real_epoch = train.train_epoch
     calls = {"n": 0}
 
     def crash_in_second_epoch(*args, **kwargs):
@@ -177,11 +178,11 @@ def test_resume_equals_uninterrupted(tmp_path, monkeypatch, synthetic_digits):
             raise KeyboardInterrupt
         return real_epoch(*args, **kwargs)
 
-    monkeypatch.setattr(gan, "train_epoch", crash_in_second_epoch)
+    monkeypatch.setattr(train, "train_epoch", crash_in_second_epoch)
     with pytest.raises(KeyboardInterrupt):
         runs.train_run(TINY, root=tmp_path / "b", device="cpu")
     assert (tmp_path / "b" / "gan" / ".tiny.partial" / "checkpoint.pt").exists()
-    monkeypatch.setattr(gan, "train_epoch", real_epoch)
+    monkeypatch.setattr(train, "train_epoch", real_epoch)
     resumed = runs.train_run(TINY, root=tmp_path / "b", resume=True, device="cpu")
 
     for name in ("generator", "discriminator", "progress"):
@@ -197,13 +198,13 @@ def test_resume_equals_uninterrupted(tmp_path, monkeypatch, synthetic_digits):
 
 
 def test_nan_loss_stops_training_and_keeps_last_good_checkpoint(tmp_path, monkeypatch, synthetic_digits):
-    real_epoch = gan.train_epoch
+    real_epoch = train.train_epoch
 
     def diverge_in_second_epoch(G, D, opt_g, opt_d, X, config, epoch=0):
         stats = real_epoch(G, D, opt_g, opt_d, X, config, epoch)
         return {**stats, "loss_g": float("nan")} if epoch == 2 else stats
 
-    monkeypatch.setattr(gan, "train_epoch", diverge_in_second_epoch)
+    monkeypatch.setattr(train, "train_epoch", diverge_in_second_epoch)
     with pytest.raises(runs.TrainingDiverged, match="epoch 2"):
         runs.train_run(TINY, root=tmp_path, device="cpu")
     ck = torch.load(tmp_path / "gan" / ".tiny.partial" / "checkpoint.pt", weights_only=True)
@@ -237,9 +238,9 @@ def test_sample_command_unknown_run_is_one_line_error(tmp_path, monkeypatch, cap
 
 
 def test_report_configs_judge_spec_then_one_change_each():
-    configs = gan.report_configs()
+    configs = study.report_configs()
     assert isinstance(configs[0], judge.JudgeConfig)
-    assert configs[1] == gan.GANConfig()
+    assert configs[1] == models.GANConfig()
     names = [c.name for c in configs[1:]]
     assert len(set(names)) == len(names)
     spec = configs[1].to_dict()
@@ -256,10 +257,10 @@ def test_study_target_is_computed_from_the_table():
 
     table = pd.DataFrame({"run": ["spec", "a", "b"], "change": ["", "x", "y"],
                           "classifier FID": [50.0, 9.0, 20.0], "class entropy": [0.9, 0.99, 0.97]})
-    t = gan.study_target(table)
+    t = study.study_target(table)
     assert t["best"] == "a" and t["ratio"] == pytest.approx(0.18) and t["met"]
     table.loc[1, "class entropy"] = 0.95
-    assert not gan.study_target(table)["met"]
+    assert not study.study_target(table)["met"]
 
 
 def test_committed_judge_meets_its_accuracy_bar():

@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import runs, text
+from .. import runs, text
+from .model import SentimentConfig, load_model, predict_proba
+from .study import chosen_max_len
 
 
 def resolve_run(run: runs.Run | str) -> runs.Run:
@@ -23,8 +25,6 @@ def resolve_run(run: runs.Run | str) -> runs.Run:
         return run
     alias = re.fullmatch(r"(baseline|attention|meanpool)-s(\d+)", run)
     if alias:  # "attention-s0": the report's run of that model and seed, at its chosen max_len
-        from .sentiment import SentimentConfig, chosen_max_len
-
         model, seed = alias.group(1), int(alias.group(2))
         run = SentimentConfig(model=model, seed=seed, max_len=chosen_max_len(model)).name
     for experiment in ("sentiment", "tfidf"):
@@ -63,8 +63,6 @@ def predict(run: runs.Run | str, texts: list[str], top_k: int = 5, device="cpu")
     tokenized = _check(list(texts) if not isinstance(texts, str) else texts)
     if run.experiment == "tfidf":
         return _predict_tfidf(run, tokenized, top_k)
-
-    from .sentiment import load_model, predict_proba
 
     model, vocab, config = load_model(run, device)
     cut = [tokens[: config.max_len] for tokens in tokenized]

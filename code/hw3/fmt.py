@@ -1,0 +1,63 @@
+"""Numbers and words as the chapters print them: shared by every part's `facts` (and the front page).
+
+Each function takes a number (or a list) and returns text; nothing here reads runs.
+"""
+
+from __future__ import annotations
+
+NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight",
+                9: "nine", 10: "ten"}
+
+
+def pct(x: float, digits: int = 1) -> str:
+    """0.1234 -> '12.3%'."""
+    return f"{100 * x:.{digits}f}%"
+
+
+def num(x: float, digits: int = 2) -> str:
+    """A fixed number of decimals: 0.12345 -> '0.12'."""
+    return f"{x:.{digits}f}"
+
+
+def points(x: float, digits: int = 2) -> str:
+    """A difference of two shares in percentage points, with its sign: 0.0123 -> '+1.23'."""
+    return f"{100 * x:+.{digits}f}"
+
+
+def fid(x: float) -> str:
+    """Classifier FID: one decimal from 10 up (264.6), two below (1.63)."""
+    return f"{x:.1f}" if x >= 10 else f"{x:.2f}"
+
+
+def accuracy(mean: float, std: float, seeds: int, digits: int = 2) -> str:
+    """'89.12 ± 0.21%' over several seeds, '88.87%' for one."""
+    spread = f" ± {100 * std:.{digits}f}" if seeds > 1 else ""
+    return f"{100 * mean:.{digits}f}{spread}%"
+
+
+def word(n: int) -> str:
+    """Small counts as words: 3 -> 'three'; larger ones as digits."""
+    return NUMBER_WORDS.get(n, str(n))
+
+
+def and_list(items: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    items = [str(i) for i in items]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def italic_list(names: list[str], empty: str = "none") -> str:
+    """'*a*, *b*' (run names in prose), or `empty`."""
+    return ", ".join(f"*{n}*" for n in names) if names else empty
+
+
+def capitalized(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def sci(x: float) -> str:
+    """Powers of ten without LaTeX (Pandoc superscript): 3.2e-05 -> '3.2 × 10^-5^'."""
+    mantissa, exponent = f"{x:.1e}".split("e")
+    return f"{mantissa} × 10^{int(exponent)}^"
