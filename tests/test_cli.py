@@ -76,3 +76,37 @@ def test_data_prepare_verifies_extracts_and_tokenizes(capsys):
     assert cli.main(["data", "prepare"]) == 0
     out = capsys.readouterr().out
     assert "MNIST:" in out and "IMDb:" in out and "IMDb tokens:" in out
+
+
+@needs_data
+def test_interrupted_reproduce_continues_where_it_stopped(quick_env, monkeypatch):
+    assert cli.main(["reproduce", "--only", "theory-activations", "--no-render"]) == 0
+    assert not cli.reproduce_state_path("theory-activations").exists()  # finished: no state left
+    run = cli.runs.load_run("theory-activations", "default")
+    inode = (run.path / "metrics.json").stat().st_ino
+    # as left by a reproduce that was killed after redoing this run
+    cli.utils.write_json(cli.reproduce_state_path("theory-activations"),
+                         {"only": "theory-activations", "started": "2026-01-01T00:00:00",
+                          "done": [["theory-activations", "default"]]})
+    assert cli.main(["reproduce", "--only", "theory-activations", "--no-render"]) == 0
+    assert (run.path / "metrics.json").stat().st_ino == inode  # kept, not redone
+    assert not cli.reproduce_state_path("theory-activations").exists()
+
+
+def test_reproduce_resumes_an_interrupted_run_instead_of_discarding_it(quick_env, monkeypatch):
+    config = cli.report_configs("theory-activations")[0].quick()
+    partial = cli.runs.partial_dir(config)
+    partial.mkdir(parents=True)
+    cli.utils.write_json(partial / "config.json", config.to_dict())
+    calls = []
+    monkeypatch.setattr(cli.runs, "train_run", lambda c, **kw: calls.append((c.name, kw)))
+    monkeypatch.setattr(cli.runs, "load_or_train", lambda c, **kw: pytest.fail("the partial run was not resumed"))
+    assert cli.main(["reproduce", "--only", "theory-activations", "--no-render"]) == 0
+    assert calls == [(config.name, {"resume": True, "device": cli.utils.get_device(None)})]
+
+
+def test_reproduce_on_a_cpu_keeps_gpu_trained_runs(quick_env, capsys, monkeypatch):
+    monkeypatch.setattr(cli, "_trained_on_gpu", lambda c: True)
+    monkeypatch.setattr(cli.runs, "load_or_train", lambda c, **kw: pytest.fail(f"{c.name} was retrained"))
+    assert cli.main(["reproduce", "--only", "theory-activations", "--no-render", "--device", "cpu"]) == 0
+    assert "keeping 1 runs that were trained on a GPU" in capsys.readouterr().err

@@ -118,34 +118,71 @@ def cmd_train(args) -> None:
     print(f"{run.path}\n{json.dumps(shown, indent=2)}")
 
 
+def reproduce_state_path(only: str | None) -> Path:
+    """Under results/: the runs an unfinished `hw3 reproduce [--only ONLY]` has redone so far."""
+    return utils.results_root() / f".reproduce-{only or 'all'}.json"
+
+
+def _stored_wall_time(c: runs.RunConfig) -> float | None:
+    path = runs.run_dir(c) / "provenance.json"
+    return utils.read_json(path)["wall_time_s"] if path.exists() else None
+
+
+def _trained_on_gpu(c: runs.RunConfig) -> bool:
+    path = runs.run_dir(c) / "provenance.json"
+    return path.exists() and utils.read_json(path).get("device", "cpu") != "cpu"
+
+
 def cmd_reproduce(args) -> None:
+    device = utils.get_device(args.device)
     configs = report_configs(args.only)
     if not configs:
         raise CLIError(f"no report runs match {args.only!r}")
+    # On a CPU, runs that were trained on a GPU (hours to days here) are kept unless --all asks for them;
+    # the report has CPU-recipe runs of its own for those models.
+    kept = {(c.experiment, c.name) for c in configs if device.type == "cpu" and not args.all and _trained_on_gpu(c)}
+    if kept:
+        print(f"keeping {len(kept)} runs that were trained on a GPU (--all retrains them too, for hours on a CPU)",
+              file=sys.stderr)
+    # An interrupted reproduce goes on where it stopped: the runs it redone stay, the one it was
+    # training resumes from its last epoch checkpoint.
+    state_path = reproduce_state_path(args.only)
+    state = utils.read_json(state_path) if state_path.exists() and not args.restart else None
+    if state:
+        print(f"continuing the reproduce started {state['started'][:16]}: {len(state['done'])} runs already redone "
+              "(--restart starts over)", file=sys.stderr)
+    else:
+        state = {"only": args.only, "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "done": []}
+    done = {tuple(k) for k in state["done"]} | kept
+
     # The estimate uses the wall time each run took last time, where a stored run says so.
-    previous = {}
-    for c in configs:
-        path = runs.run_dir(c) / "provenance.json"
-        previous[(c.experiment, c.name)] = utils.read_json(path)["wall_time_s"] if path.exists() else None
+    previous = {(c.experiment, c.name): _stored_wall_time(c) for c in configs}
     known = [t for t in previous.values() if t]
     fallback = sum(known) / len(known) if known else 60.0
-    total = sum(t or fallback for t in previous.values())
-    print(f"retraining {len(configs)} runs from scratch on {utils.get_device(args.device)}; "
-          f"about {total / 60:.0f} min by the stored wall times", file=sys.stderr)
+    todo_keys = [k for k in previous if k not in done]
+    total = sum(previous[k] or fallback for k in todo_keys)
+    print(f"retraining {len(todo_keys)} runs from scratch on {device}; about {total / 60:.0f} min by the stored "
+          "wall times", file=sys.stderr)
     bar = utils.progress(total=round(total), unit="s", desc="reproduce", leave=True,
                          bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} est. s [{elapsed}<{remaining}]")
-    done: set[tuple[str, str]] = set()
     # The list is read again after every run: some configs depend on earlier runs (the sentiment seeds
     # use the max_len that the freshly retrained sweep chose).
     while todo := [c for c in report_configs(args.only) if (c.experiment, c.name) not in done]:
         c = todo[0]
         bar.set_postfix_str(f"{c.experiment}/{c.name}")
         t0 = time.perf_counter()
-        runs.load_or_train(c, retrain=not args.keep, device=args.device)
+        partial = runs.partial_dir(c.quick() if utils.quick() else c)
+        if partial.exists() and not args.keep:
+            runs.train_run(c.quick() if utils.quick() else c, resume=True, device=device)  # same config: resumes
+        else:
+            runs.load_or_train(c, retrain=not args.keep, device=device)
         done.add((c.experiment, c.name))
+        state["done"].append([c.experiment, c.name])
+        utils.write_json(state_path, state)
         bar.update(previous.get((c.experiment, c.name)) or fallback)
         print(f"  {c.experiment}/{c.name}: {time.perf_counter() - t0:.0f}s", file=sys.stderr)
     bar.close()
+    state_path.unlink(missing_ok=True)
     if not args.no_render:
         # freeze: auto re-executes a document only when its .qmd changes, not when its runs do
         shutil.rmtree(utils.project_root() / "_freeze", ignore_errors=True)
@@ -291,6 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reproduce", help="retrain every run the report shows from scratch, then render it")
     p.add_argument("--only", help="only this experiment (gan, judge, sentiment, theory, ...)")
     p.add_argument("--keep", action="store_true", help="keep stored runs whose config is unchanged")
+    p.add_argument("--all", action="store_true", help="on a CPU, also retrain the runs that were trained on a GPU")
+    p.add_argument("--restart", action="store_true",
+                   help="start over instead of continuing an interrupted reproduce")
     p.add_argument("--no-render", action="store_true", help="train only; do not run quarto render")
     p.add_argument("--device", help="cpu, cuda or mps")
     p.set_defaults(func=cmd_reproduce)

@@ -100,6 +100,12 @@ def run_dir(config: RunConfig, root: Path | None = None) -> Path:
 # --- a stored run ------------------------------------------------------------------------------------
 
 
+def partial_dir(config: RunConfig, root: Path | None = None) -> Path:
+    """Where a run trains until it is complete (and where an interrupted one waits to be resumed)."""
+    final = run_dir(config, root)
+    return final.with_name(f".{final.name}.partial")
+
+
 class Run:
     """A finished run, read from its folder. Loading reads JSON and safetensors only (nothing unpickled)."""
 
@@ -302,7 +308,7 @@ def train_run(config: RunConfig, *, resume: bool = True, retrain: bool = False, 
         raise RunError(f"no training function registered for experiment {config.experiment!r}")
     device = utils.get_device(device) if not isinstance(device, torch.device) else device
     final = run_dir(config, root)
-    partial = final.with_name(f".{final.name}.partial")
+    partial = partial_dir(config, root)
     if partial.exists():
         stored = partial / "config.json"
         stored_config = utils.read_json(stored) if stored.exists() else None

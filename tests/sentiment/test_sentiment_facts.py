@@ -44,3 +44,31 @@ def test_faithfulness_words():
     k, _, _, more, verdict = facts.faithfulness_words(_faith([0.1, 3.0], [0.5, 1.0], ks=(1, 3)))
     assert k == 1 and more == "no more"  # k = 5 was not measured: the smallest k is shown
     assert "do not matter more than random ones for every k" in verdict
+
+
+def test_seed_noise_word_is_two_standard_deviations():
+    assert facts.seed_noise_word(1.9) == "within" and facts.seed_noise_word(-2.0) == "within"
+    assert facts.seed_noise_word(-2.1) == "outside" and facts.seed_noise_word(float("nan")) == "outside"
+
+
+class _Stored:
+    def __init__(self, model, accuracy, val, wall, device, epochs=3):
+        self.config_dict, self.experiment = {"model": model}, "sentiment"
+        self.metrics = {"accuracy": accuracy, "epochs_trained": epochs, "val_accuracy": max(val)}
+        self.history = [{"val_accuracy": v} for v in val]
+        self.provenance = {"wall_time_s": wall, "device": device}
+
+
+def test_cpu_gpu_compares_the_cpu_run_with_the_gpu_seeds():
+    from hw3.sentiment import analysis
+
+    gpu = [_Stored("attention", a, [0.80, 0.85, 0.88, 0.90], 300, "cuda", 4) for a in (0.89, 0.90, 0.91)]
+    cpu = [_Stored("attention", 0.87, [0.82, 0.86, 0.87], 1800, "cpu")]
+    table = analysis.cpu_gpu(cpu, gpu)
+    row = table.loc["attention"]
+    assert row["gpu_val_same_epochs"] == 0.88 and row["cpu_val"] == 0.87  # both at epoch 3
+    assert round(row["gap_in_std"], 6) == -3.0  # (0.87 - 0.90) / 0.01
+    words = facts.cpu_summary_words(table)
+    assert words == "GRU + additive attention -3.00 points (outside two standard deviations of its three GPU seeds)"
+    shown = analysis.cpu_gpu_table(table)
+    assert list(shown["device"]) == ["cuda", "cpu"] and list(shown["wall (min)"]) == ["5.0", "30.0"]

@@ -8,6 +8,7 @@ in `metrics`, the figures in `figures`. Nothing here trains.
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
@@ -126,8 +127,20 @@ def highlight_html(examples: list[Example]) -> str:
 
 # --- mistakes and tables -----------------------------------------------------------------------------
 
+def opening(review: str, chars: int = 350) -> str:
+    """A review's opening: whole sentences up to about `chars` characters (at least the first sentence).
+    Never cut mid-sentence, so a table never shows a truncated cell."""
+    sentences = re.split(r"(?<=[.!?])\s+", review.strip())
+    out = sentences[0]
+    for s in sentences[1:]:
+        if len(out) + 1 + len(s) > chars:
+            break
+        out += " " + s
+    return out
+
+
 def confident_mistakes(run: runs.Run, n: int = 5, excerpt_chars: int = 350) -> pd.DataFrame:
-    """The `n` test reviews the run got wrong with the highest confidence, quoted."""
+    """The `n` test reviews the run got wrong with the highest confidence, with their opening sentences."""
     preds = run.load_tensors("test_predictions")
     p, y, index = preds["prob_pos"].numpy(), preds["label"].numpy(), preds["index"].numpy()
     wrong = np.flatnonzero((p >= 0.5) != y)
@@ -137,10 +150,10 @@ def confident_mistakes(run: runs.Run, n: int = 5, excerpt_chars: int = 350) -> p
     rows = []
     for j in order:
         r = reviews[int(index[j])]
-        excerpt = r.text if len(r.text) <= excerpt_chars else r.text[:excerpt_chars].rsplit(" ", 1)[0] + " …"
+        excerpt = opening(r.text, excerpt_chars)
         rows.append({"review": r.id, "stars": r.rating, "true": "pos" if r.label else "neg",
-                     "P(pos)": round(float(p[j]), 3), "excerpt": excerpt})
-    return pd.DataFrame(rows, columns=["review", "stars", "true", "P(pos)", "excerpt"])
+                     "P(pos)": float(p[j]), "opening": excerpt})
+    return pd.DataFrame(rows, columns=["review", "stars", "true", "P(pos)", "opening"])
 
 
 def model_of(run: runs.Run) -> str:
@@ -165,25 +178,21 @@ def summary(final: list[runs.Run], tfidf: runs.Run | None = None) -> pd.DataFram
 
 
 def results_table(final: list[runs.Run], tfidf: runs.Run | None = None) -> pd.DataFrame:
-    """The results table of the page: measured rows (mean ± std over seeds, in %) and the published
-    anchors, marked as literature values."""
+    """The results table of the page, in %: accuracy as mean ± std over seeds, the other metrics as means;
+    then the published anchors (accuracy only), marked as literature values."""
     s = summary(final, tfidf)
-
-    def pm(row, key):
-        mean, std = 100 * row[f"{key}_mean"], 100 * row[f"{key}_std"]
-        return f"{mean:.2f} ± {std:.2f}" if row["seeds"] > 1 else f"{mean:.2f}"
-
     rows = []
     for model, row in s.iterrows():
         n = int(row["seeds"])
-        rows.append({"model": MODEL_LABELS.get(model, model), "source": f"measured ({n} seed{'s' if n > 1 else ''})",
+        spread = f"\u00a0±\u00a0{100 * row['accuracy_std']:.2f}" if n > 1 else ""  # no break inside 89.92 ± 0.05
+        rows.append({"model": MODEL_LABELS.get(model, model), "seeds": str(n),
                      "max_len": "all" if model == "tfidf" else f"{int(row['max_len'])}",
-                     "accuracy %": pm(row, "accuracy"), "precision %": pm(row, "precision"),
-                     "recall %": pm(row, "recall"), "F1 %": pm(row, "f1"), "ECE %": pm(row, "ece")})
+                     "accuracy (%)": f"{100 * row['accuracy_mean']:.2f}{spread}",
+                     **{f"{name} (%)": 100 * row[f"{key}_mean"] for key, name in
+                        (("precision", "precision"), ("recall", "recall"), ("f1", "F1"), ("ece", "ECE"))}})
     for p in PUBLISHED:
-        rows.append({"model": p.method, "source": "published (not measured here)", "max_len": "",
-                     "accuracy %": f"{100 * p.accuracy:.2f}", "precision %": "", "recall %": "", "F1 %": "",
-                     "ECE %": ""})
+        rows.append({"model": p.method, "seeds": "published", "max_len": None,
+                     "accuracy (%)": f"{100 * p.accuracy:.2f}"})
     return pd.DataFrame(rows).set_index("model")
 
 
@@ -219,7 +228,7 @@ def sweep_table(sweep: list[runs.Run], chosen: dict[str, int]) -> pd.DataFrame:
         m, L = model_of(r), r.config_dict["max_len"]
         mark = " ✓" if chosen.get(m) == L else ""
         rows.setdefault(MODEL_LABELS[m], {})[f"max_len {L}"] = f"{100 * r.metrics['val_accuracy']:.2f}{mark}"
-    return pd.DataFrame(rows).T
+    return pd.DataFrame(rows).T.rename_axis("model")
 
 
 def faithfulness_table(attention_runs: list[runs.Run]) -> pd.DataFrame:
@@ -239,3 +248,43 @@ def faithfulness_table(attention_runs: list[runs.Run]) -> pd.DataFrame:
     })
     out.index.name = "k"
     return out
+
+
+def cpu_gpu(cpu: list[runs.Run], final: list[runs.Run]) -> pd.DataFrame:
+    """Each model's CPU-recipe run beside its GPU runs: wall time, validation accuracy at the CPU run's
+    last epoch (and at the same epoch of GPU seed 0, from its history), test accuracy, and the
+    CPU run's test gap to the GPU seeds' mean in units of their standard deviation."""
+    rows = []
+    for c in cpu:
+        model = model_of(c)
+        gpu = [r for r in final if model_of(r) == model]
+        epochs = c.metrics["epochs_trained"]
+        gpu_acc = np.array([r.metrics["accuracy"] for r in gpu])
+        std = float(gpu_acc.std(ddof=1)) if len(gpu) > 1 else float("nan")
+        rows.append({"model": model, "gpu_device": gpu[0].provenance.get("device_name") or gpu[0].provenance["device"],
+                     "cpu_device": c.provenance.get("device_name") or c.provenance["device"],
+                     "gpu_wall_s": float(np.mean([r.provenance["wall_time_s"] for r in gpu])),
+                     "cpu_wall_s": c.provenance["wall_time_s"], "cpu_epochs": epochs,
+                     "gpu_epochs": float(np.mean([r.metrics["epochs_trained"] for r in gpu])),
+                     "gpu_val_same_epochs": gpu[0].history[epochs - 1]["val_accuracy"]
+                     if len(gpu[0].history) >= epochs else float("nan"),
+                     "cpu_val": c.history[epochs - 1]["val_accuracy"], "gpu_test_mean": float(gpu_acc.mean()),
+                     "gpu_test_std": std, "gpu_seeds": len(gpu), "cpu_test": c.metrics["accuracy"],
+                     "gap_in_std": (c.metrics["accuracy"] - gpu_acc.mean()) / std if std > 0 else float("nan")})
+    return pd.DataFrame(rows).set_index("model")
+
+
+def cpu_gpu_table(comparison: pd.DataFrame) -> pd.DataFrame:
+    """`cpu_gpu` as the chapter shows it: one row per model and device."""
+    rows = []
+    for model, r in comparison.iterrows():
+        label = MODEL_LABELS.get(model, model)
+        rows.append({"model": label, "device": r["gpu_device"], "epochs": f"{r['gpu_epochs']:.0f}",
+                     "wall (min)": f"{r['gpu_wall_s'] / 60:.1f}",
+                     f"val. acc., epoch {r['cpu_epochs']} (%)": f"{100 * r['gpu_val_same_epochs']:.2f}",
+                     "test acc. (%)": f"{100 * r['gpu_test_mean']:.2f} ± {100 * r['gpu_test_std']:.2f}"})
+        rows.append({"model": label, "device": r["cpu_device"], "epochs": f"{r['cpu_epochs']}",
+                     "wall (min)": f"{r['cpu_wall_s'] / 60:.1f}",
+                     f"val. acc., epoch {r['cpu_epochs']} (%)": f"{100 * r['cpu_val']:.2f}",
+                     "test acc. (%)": f"{100 * r['cpu_test']:.2f}"})
+    return pd.DataFrame(rows)

@@ -61,6 +61,14 @@ class SentimentFacts:
     faith_verdict: str  # one sentence over every k
     faith_reviews: int
     faith_ks: str  # "1, 3, 5, 10, 20"
+    # the CPU recipe
+    cpu: list[runs.Run]  # each model retrained on a CPU with the short recipe (study.cpu_configs)
+    cpu_gpu: pd.DataFrame  # analysis.cpu_gpu: the CPU run beside the GPU runs, per model
+    cpu_minutes: float  # the three CPU runs' wall time together
+    cpu_epochs: int
+    cpu_noise: dict[str, str]  # per model: "within" | "outside" (two standard deviations of the GPU seeds)
+    cpu_gap: dict[str, float]  # per model: CPU test accuracy minus the GPU seeds' mean
+    cpu_summary: str  # one clause per model: its gap and whether it is within seed noise
     # reproducing
     wall_range: tuple[float, float]  # fastest and slowest GRU run, seconds
     devices: str
@@ -78,6 +86,22 @@ def quartile_gaps(attention: list[float], baseline: list[float]) -> tuple[float,
     gap 'widens' with length."""
     short_gap, long_gap = attention[0] - baseline[0], attention[-1] - baseline[-1]
     return short_gap, long_gap, "widens" if long_gap > short_gap else "does not widen"
+
+
+def seed_noise_word(gap_in_std: float) -> str:
+    """Whether a test accuracy lies within two standard deviations of the seeds' mean."""
+    return "within" if abs(gap_in_std) <= 2 else "outside"
+
+
+def cpu_summary_words(comparison: pd.DataFrame) -> str:
+    """'GRU + additive attention −0.42 points (within two standard deviations of its 3 GPU seeds), ...'
+    from `analysis.cpu_gpu`."""
+    parts = []
+    for model, r in comparison.iterrows():
+        gap = fmt.points(r["cpu_test"] - r["gpu_test_mean"])
+        parts.append(f"{analysis.MODEL_LABELS[model]} {gap} points ({seed_noise_word(r['gap_in_std'])} two standard "
+                     f"deviations of its {fmt.word(int(r['gpu_seeds']))} GPU seeds)")
+    return fmt.and_list(parts)
 
 
 def mean_quartile_accuracy(run_list: list[runs.Run]) -> list[float]:
@@ -103,10 +127,10 @@ def faithfulness_words(table: pd.DataFrame, k: int = 5) -> tuple[int, float, flo
 def chapter() -> SentimentFacts:
     """Load (or, outside HW3_NO_TRAIN, train) the chapter's runs and state what attention.qmd says."""
     report = report_runs()
-    return from_runs(report.sweep, report.final, report.tfidf)
+    return from_runs(report.sweep, report.final, report.tfidf, report.cpu)
 
 
-def from_runs(sweep: list[runs.Run], final: list[runs.Run], tfidf: runs.Run) -> SentimentFacts:
+def from_runs(sweep: list[runs.Run], final: list[runs.Run], tfidf: runs.Run, cpu: list[runs.Run]) -> SentimentFacts:
     by_model = {m: [r for r in final if r.config_dict["model"] == m] for m in MODELS}
     seed0 = {m: rs[0] for m, rs in by_model.items()}
     summary = analysis.summary(final, tfidf)
@@ -118,6 +142,7 @@ def from_runs(sweep: list[runs.Run], final: list[runs.Run], tfidf: runs.Run) -> 
                                                    mean_quartile_accuracy(by_model["baseline"]))
     k, top, rand, more, verdict = faithfulness_words(faith)
     gru_runs = [*sweep, *final]
+    cpu_gpu = analysis.cpu_gpu(cpu, final)
     walls = [r.provenance["wall_time_s"] for r in gru_runs]
     return SentimentFacts(
         sweep=sweep, final=final, tfidf=tfidf, by_model=by_model, seed0=seed0,
@@ -135,6 +160,11 @@ def from_runs(sweep: list[runs.Run], final: list[runs.Run], tfidf: runs.Run) -> 
         longest_min_tokens=m_att["length_quartiles"][3]["min_tokens"],
         faith_k=k, faith_top=top, faith_random=rand, faith_more=more, faith_verdict=verdict,
         faith_reviews=int(faith["reviews"].iloc[0]), faith_ks=", ".join(map(str, faith.index)),
+        cpu=cpu, cpu_gpu=cpu_gpu, cpu_minutes=float(cpu_gpu["cpu_wall_s"].sum() / 60),
+        cpu_epochs=int(cpu_gpu["cpu_epochs"].max()),
+        cpu_noise={m: seed_noise_word(g) for m, g in cpu_gpu["gap_in_std"].items()},
+        cpu_gap={m: float(r["cpu_test"] - r["gpu_test_mean"]) for m, r in cpu_gpu.iterrows()},
+        cpu_summary=cpu_summary_words(cpu_gpu),
         wall_range=(min(walls), max(walls)),
         devices=", ".join(sorted({r.provenance.get("device_name") or r.provenance["device"] for r in gru_runs})),
     )

@@ -78,11 +78,14 @@ class ReportRuns(NamedTuple):
     sweep: list[runs.Run]  # every model at every candidate max_len (seed 0)
     final: list[runs.Run]  # every model at its chosen max_len, every seed
     tfidf: runs.Run
+    cpu: list[runs.Run]  # the final models retrained with the CPU recipe (seed 0)
 
 
 def report_runs(*, resume: bool = False, device=None) -> ReportRuns:
-    """Load (or train, in order: sweep, choice of max_len, seeds, TF-IDF) every run the page shows."""
+    """Load (or train, in order: sweep, choice of max_len, seeds, TF-IDF, CPU recipe) every run the page shows."""
 
     sweep = [runs.load_or_train(c, resume=resume, device=device) for c in sweep_configs()]
     final = [runs.load_or_train(c, resume=resume, device=device) for c in final_configs(sweep)]
-    return ReportRuns(sweep, final, runs.load_or_train(TfidfConfig(), resume=resume, device=device))
+    tfidf = runs.load_or_train(TfidfConfig(), resume=resume, device=device)
+    cpu = [runs.load_or_train(c, resume=resume, device=device) for c in cpu_configs(sweep)]
+    return ReportRuns(sweep, final, tfidf, cpu)
