@@ -84,6 +84,19 @@ def test_output_ignores_longer_reviews_in_the_batch(model):
         assert torch.allclose(batched.logits[position], alone.logits[0], atol=1e-5)
 
 
+@pytest.mark.parametrize("model", MODELS)
+def test_padded_path_equals_the_packed_path(model):
+    """The GRU without packing is the same model as with it: same logits and attention weights."""
+    m = tiny_model(model)
+    b = batch_of([REVIEW, *LONGER, [4]], pad_to=30)
+    padded = run_model(m, b)
+    m.packed = True
+    packed = run_model(m, b)
+    assert torch.allclose(padded.logits, packed.logits, atol=1e-6)
+    if model == "attention":
+        assert torch.allclose(padded.weights, packed.weights, atol=1e-6)
+
+
 def test_baseline_reads_the_state_at_the_last_real_token():
     m = tiny_model("baseline")
     b = batch_of([REVIEW], pad_to=20)
@@ -296,6 +309,22 @@ def test_quick_training_stores_a_complete_run_and_predict_agrees_with_it(quick_e
     idx = t["index"][:5].tolist()
     probs = [p["prob_pos"] for p in predict.predict(run, [reviews[i].text for i in idx])]
     assert np.allclose(probs, t["prob_pos"][:5].numpy(), atol=1e-5)
+
+
+@needs_data
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["baseline", "attention"])
+def test_a_trained_run_scores_the_same_through_the_packed_and_padded_paths(quick_env, model):
+    from hw3.sentiment.model import load_model, predict_proba
+
+    run = runs.load_or_train(SentimentConfig(model=model), device="cpu")
+    net, _, config = load_model(run)
+    test = data.load_data(config).test
+    padded, _ = predict_proba(net, test.seqs, "cpu")
+    net.packed = True
+    packed, _ = predict_proba(net, test.seqs, "cpu")
+    assert np.abs(padded - packed).max() < 1e-5
+    assert round(float(np.mean((padded >= 0.5) == test.labels.numpy())), 4) == round(run.metrics["accuracy"], 4)
 
 
 class SimulatedCrash(Exception):
