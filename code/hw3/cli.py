@@ -281,6 +281,30 @@ def cmd_predict(args) -> None:
         print(predict.format_prediction(p))
 
 
+# --- hw3 export web (issue 12: the models in the page) -------------------------------------------------
+
+
+def add_export_command(sub) -> None:
+    """`hw3 export web --out DIR`: the page's models (weights and JavaScript) from the stored runs."""
+    p = sub.add_parser("export", help="export trained models for the web page (never trains)")
+    esub = p.add_subparsers(dest="export_target", required=True, metavar="TARGET")
+    w = esub.add_parser("web", help="the attention GRU and the GAN generators as ES modules and weights",
+                        description="Write the chapter's attention GRU and the spec and best GAN generators "
+                                    "(compact weights, ES modules, classic scripts, two standalone pages) "
+                                    "into DIR, from the stored runs.")
+    w.add_argument("--out", required=True, type=Path, help="output folder (e.g. web/)")
+    w.set_defaults(func=cmd_export_web)
+
+
+def cmd_export_web(args) -> None:
+    from . import web
+
+    sizes = web.export(args.out)
+    for name, size in sizes.items():
+        print(f"{size:>10,}  {args.out / name}")
+    print(f"{sum(sizes.values()):>10,}  bytes in all")
+
+
 # --- parser ------------------------------------------------------------------------------------------
 
 
