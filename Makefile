@@ -1,5 +1,5 @@
 # Two commands set everything up on a fresh machine:
-#   make report   virtual environment + project + Quarto (if missing), then render HTML and PDF
+#   make report   virtual environment + project + Quarto (PyPI's quarto-cli, if none on PATH), then render HTML and PDF
 #   make test     virtual environment + project, then the test suite
 PYTHON ?= python3
 VENV ?= .venv
@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml
 setup: $(VENV)/.installed
 
 report: setup
-	QUARTO="$$(scripts/ensure-quarto)" && HW3_NO_TRAIN=1 QUARTO_PYTHON="$(abspath $(PY))" "$$QUARTO" render
+	QUARTO="$$(scripts/ensure-quarto $(abspath $(PY)))" && HW3_NO_TRAIN=1 QUARTO_PYTHON="$(abspath $(PY))" "$$QUARTO" render
 	@echo "HTML: _book/index.html   PDF: _book/Deep-Learning-Assignment-3.pdf"
 
 test: setup

@@ -143,6 +143,7 @@ def execute(doc: Document, cwd: Path = ROOT, timeout: int = 900) -> nbformat.Not
                         raise AssertionError(f"{doc.path.name}: inline `{{python}} {expr}` near line {cell.line} "
                                              f"failed: {res.get('ename')}: {res.get('evalue')}")
                 nb_cell.metadata["inline_results"] = {k: v.get("data", {}).get("text/plain") for k, v in results.items()}
+                nb_cell.metadata["inline_markdown"] = {k: inline_markdown(v.get("data", {})) for k, v in results.items()}
     return nb
 
 
@@ -152,3 +153,38 @@ def _user_expressions(client, run_sync, exprs: list[str]) -> dict:
     reply = run_sync(client.async_wait_for_reply)(msg_id)
     got = reply["content"].get("user_expressions", {})
     return {named[k]: v for k, v in got.items()}
+
+
+def inline_markdown(data: dict) -> str:
+    """What Quarto puts in the Markdown for an inline value (its jupyter engine, `resolveUserExpressions`):
+    `text/markdown` as it is; a quoted `text/plain` string unquoted and Markdown-escaped; else the text."""
+    if "text/markdown" in data:
+        return str(data["text/markdown"])
+    text = str(data.get("text/plain", ""))
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        text = text[1:-1].replace("\\", "\\\\")
+        return re.sub(r"([\\`*_{}\[\]()>#+,\-.!])", r"\\\1", text)  # JS class `+-.` spans "+,-."
+    return text
+
+
+INLINE_SPAN = re.compile(r"`\{python\}\s+([^`]+)`")
+MATH = re.compile(r"\$\$.+?\$\$|(?<![\\$\w])\$(?![\s$])(?:\\\$|[^$])+?(?<![\s\\])\$(?!\d)", re.S)
+
+
+def math_with_inline_values(markdown: str) -> list[tuple[str, list[str]]]:
+    """Each `$…$` / `$$…$$` span of the prose that holds inline `{python}` values: (span, expressions)."""
+    exprs: list[str] = []
+
+    def hold(m):
+        exprs.append(m.group(1).strip())
+        return f"\x00{len(exprs) - 1}\x00"
+
+    text = re.sub(r"^(`{3,}|~{3,}).*?^\1", "", markdown, flags=re.S | re.M)
+    text = INLINE_SPAN.sub(hold, text)
+    text = re.sub(r"`[^`]*`", "", text)
+    out = []
+    for m in MATH.finditer(text):
+        held = [exprs[int(i)] for i in re.findall(r"\x00(\d+)\x00", m.group(0))]
+        if held:
+            out.append((m.group(0), held))
+    return out

@@ -8,8 +8,10 @@ import os
 
 import pytest
 
+from hw3.tables import problems
+
 from conftest import needs_data
-from quarto import ROOT, execute, find_documents, parse
+from quarto import ROOT, execute, find_documents, math_with_inline_values, parse
 
 DOCS = [p for p in find_documents() if os.environ.get("HW3_DOCS", "") in str(p.relative_to(ROOT))]
 
@@ -33,3 +35,20 @@ def test_document_executes_in_quick_profile(path, tmp_path, monkeypatch):
             images = sum("image/png" in o.get("data", {}) for o in nb_cell.get("outputs", []))
             expected = len(cell.options.get("fig-subcap") or [None])
             assert images == expected, f"{path.name}:{cell.line}: {label} drew {images} images, expected {expected}"
+    # Tables: a Markdown pipe table (Pandoc lays it out in HTML and Typst), no HTML version, nothing cut
+    # with an ellipsis, no HTML entity.
+    for cell, nb_cell in zip(doc.cells, nb.cells, strict=True):
+        label = str(cell.options.get("label", ""))
+        if cell.kind == "code" and label.startswith("tbl-") and cell.options.get("eval", True) is not False:
+            data = [o.get("data", {}) for o in nb_cell.get("outputs", []) if "data" in o]
+            tables = [d["text/markdown"] for d in data if "text/markdown" in d]
+            assert len(tables) == 1 and tables[0].lstrip().startswith("|"), f"{path.name}:{cell.line}: {label}"
+            assert not any("text/html" in d for d in data), f"{path.name}:{cell.line}: {label} also prints HTML"
+            assert not problems(tables[0]), f"{path.name}:{cell.line}: {label}: {problems(tables[0])}"
+    # Math: an inline value inside $…$ reaches Pandoc exactly as computed (Quarto escapes plain strings).
+    for cell, nb_cell in zip(doc.cells, nb.cells, strict=True):
+        if cell.kind == "markdown":
+            for span, exprs in math_with_inline_values(cell.source):
+                for e in exprs:
+                    md = nb_cell.metadata["inline_markdown"][e]
+                    assert "\\" not in md and md.strip(), f"{path.name}: {e} in {span!r} becomes {md!r} in the Markdown"

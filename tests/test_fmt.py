@@ -17,3 +17,10 @@ def test_words():
     assert fmt.and_list(["a"]) == "a" and fmt.and_list(["a", "b", "c"]) == "a, b and c"
     assert fmt.italic_list(["x", "y"]) == "*x*, *y*" and fmt.italic_list([], empty="No run") == "No run"
     assert fmt.capitalized("dropout") == "Dropout"
+
+
+def test_tex_numbers_for_math():
+    from hw3.fmt import TeX, tex
+
+    assert tex(100) == "100" and tex(0.5) == "0.5" and tex(1.3862944, 2) == "1.39" and tex(60000) == "60{,}000"
+    assert isinstance(tex(1.0), TeX) and tex(1.39, 2)._repr_markdown_() == "1.39", "inserted unescaped by Quarto"

@@ -12,7 +12,7 @@ import re
 import pytest
 import yaml
 
-from quarto import ROOT, find_documents, parse
+from quarto import ROOT, find_documents, math_with_inline_values, parse
 
 DOCS = find_documents()
 IDS = [str(p.relative_to(ROOT)) for p in DOCS]
@@ -128,3 +128,100 @@ def _prose(markdown: str) -> str:
     text = re.sub(r"`[^`]*`", "", text)
     text = re.sub(r"\S+@\S+\.\w+", "", text)
     return re.sub(r"https?://\S+", "", text)
+
+
+# --- what a real render showed (issue 10): math with computed numbers, tables, bibliography, publishing --
+
+def test_math_span_finder():
+    found = math_with_inline_values("a $x = `{python} tex(v)`$ and $5 costs `{python} p` and $y$ and `$z`")
+    assert found == [("$x = \x000\x00$", ["tex(v)"])]
+
+
+@pytest.mark.parametrize("path", DOCS, ids=IDS)
+def test_computed_numbers_in_math_are_formatted_for_tex(path):
+    """Quarto Markdown-escapes an inline string (`1.39` -> `1\\.39`), which breaks TeX math in both formats;
+    a computed number inside `$…$` must go through `hw3.fmt.tex` (inserted as Markdown, unescaped)."""
+    for span, exprs in math_with_inline_values(parse(path).markdown):
+        bad = [e for e in exprs if not re.match(r"(fmt\.)?tex\(", e)]
+        assert not bad, f"{path.name}: inline value(s) {bad} inside math {span!r}: wrap them in tex(…)"
+
+
+TABLE_CALL = re.compile(r"^(tables\.)?show\(", re.M)
+
+
+@pytest.mark.parametrize("path", DOCS, ids=IDS)
+def test_table_cells_print_markdown_tables(path):
+    """A table cell returns `hw3.tables.show(…)`: a Markdown pipe table laid out by Pandoc in both formats,
+    not a DataFrame (its HTML is escaped again for Typst, `Dai &amp; Le`, and its repr cuts text with "…")."""
+    for cell in parse(path).code_cells:
+        label = str(cell.options.get("label", ""))
+        if label.startswith("tbl-") and cell.options.get("eval", True) is not False:
+            last = cell.source.strip().split("\n\n")[-1]
+            assert TABLE_CALL.match(last), f"{path.name}:{cell.line}: {label} must end with show(…) (hw3.tables)"
+            assert ".style" not in cell.source and "to_html" not in cell.source, f"{path.name}:{cell.line}: HTML table"
+
+
+ENTITY = re.compile(r"&(?:amp|lt|gt|quot|nbsp|#\d+|#x[0-9a-fA-F]+);")
+
+
+def test_no_pre_escaped_html_in_text_for_both_formats():
+    """Text meant for both formats is never pre-escaped HTML (it leaked into the PDF as `Dai &amp; Le`)."""
+    files = [*DOCS, *sorted((ROOT / "code" / "hw3").rglob("*.py"))]
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        hits = sorted(set(ENTITY.findall(text)))
+        assert not hits, f"{path.relative_to(ROOT)}: HTML entities {hits} (write the character; escaping is per format)"
+
+
+def test_one_bibliography_at_the_end_in_both_formats():
+    """Quarto's book docs: a `references.qmd` holding `::: {#refs}` where the bibliography goes. Typst
+    places its own bibliography at the end of the PDF unless Pandoc's citeproc is asked for (`citeproc:
+    true`), which fills the same #refs div as in HTML: one bibliography, in both formats. It is the
+    book's last item, an appendix, so the PDF does not number it as a section of the last chapter."""
+    cfg = quarto_config()
+    assert cfg.get("bibliography") == "references.bib" and (ROOT / "references.bib").exists()
+    book = cfg["book"]
+    listed = chapters(cfg)
+    assert listed[-1] == "references.qmd", "the bibliography is the book's last item"
+    assert "references.qmd" in (book.get("appendices") or []), "an appendix, not an unnumbered chapter after chapter 8"
+    holders = [str(p.relative_to(ROOT)) for p in DOCS if re.search(r"^:::+\s*\{#refs\}", p.read_text(encoding="utf-8"), re.M)]
+    assert holders == ["references.qmd"], f"one #refs div, in references.qmd: {holders}"
+    refs = parse(ROOT / "references.qmd").markdown
+    assert not re.search(r"^#\s.*\{[^}]*\.unnumbered", refs, re.M), \
+        "an unnumbered first appendix is taken by the Typst book format as its 'Appendices' divider"
+    assert cfg["format"]["typst"].get("citeproc") is True, "Typst's own bibliography would come a second time"
+
+
+def test_site_has_what_readers_of_a_quarto_book_expect():
+    cfg = quarto_config()
+    book, html = cfg["book"], cfg["format"]["html"]
+    assert "pdf" in book.get("downloads", []), "a Download PDF button"
+    assert str(book.get("repo-url", "")).startswith("https://github.com/") and book.get("repo-actions")
+    assert html.get("lightbox") in (True, "auto"), "digit grids and heatmaps open in a lightbox"
+    assert set(html["theme"]) == {"light", "dark"}, "a light/dark theme pair"
+
+
+WORKFLOW = ROOT / ".github" / "workflows" / "publish.yml"
+
+
+def test_publish_workflow():
+    """Quarto's publishing guide (GitHub Pages via GitHub Actions): set up Quarto with the official
+    action, render from the stored runs, publish to the gh-pages branch."""
+    wf = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+    triggers = wf.get("on", wf.get(True))  # YAML 1.1 reads a bare `on:` key as True
+    assert "push" in triggers and "workflow_dispatch" in triggers
+    (job,) = wf["jobs"].values()
+    assert job["permissions"]["contents"] == "write", "publish pushes the gh-pages branch"
+    steps = job["steps"]
+    uses = [s.get("uses", "").split("@")[0] for s in steps]
+    for action in ("actions/checkout", "quarto-dev/quarto-actions/setup", "actions/setup-python",
+                   "quarto-dev/quarto-actions/publish"):
+        assert action in uses, f"workflow step {action} missing"
+    assert uses.index("quarto-dev/quarto-actions/setup") < uses.index("quarto-dev/quarto-actions/publish")
+    publish = steps[uses.index("quarto-dev/quarto-actions/publish")]
+    assert publish["with"]["target"] == "gh-pages"
+    assert "GITHUB_TOKEN" in publish.get("env", {})
+    env = {**wf.get("env", {}), **job.get("env", {})}
+    assert str(env.get("HW3_NO_TRAIN")) == "1", "the site renders from the stored runs, never trains"
+    install = " ".join(s.get("run", "") for s in steps)
+    assert "pip install" in install and "QUARTO_PYTHON" in install

@@ -190,12 +190,12 @@ def cmd_reproduce(args) -> None:
 
 
 def find_quarto() -> str:
-    for candidate in (os.environ.get("QUARTO"), shutil.which("quarto"),
-                      str(utils.project_root() / ".quarto-bin" / "bin" / "quarto")):
+    """$QUARTO, a `quarto` on PATH, or the one PyPI's quarto-cli put next to this Python (`make report`)."""
+    for candidate in (os.environ.get("QUARTO"), shutil.which("quarto"), str(Path(sys.executable).parent / "quarto")):
         if candidate and Path(candidate).exists():
             return candidate
-    raise CLIError("Quarto is not installed: run `make report` (installs it into .quarto-bin/), or get it from "
-                   "https://quarto.org/docs/get-started/ and make sure `quarto` is on PATH")
+    raise CLIError("Quarto is not installed: run `make report` (installs PyPI's quarto-cli into the virtual "
+                   "environment where it can), or install it from https://quarto.org/docs/get-started/")
 
 
 def render(to: str | None) -> None:

@@ -61,3 +61,25 @@ def sci(x: float) -> str:
     """Powers of ten without LaTeX (Pandoc superscript): 3.2e-05 -> '3.2 × 10^-5^'."""
     mantissa, exponent = f"{x:.1e}".split("e")
     return f"{mantissa} × 10^{int(exponent)}^"
+
+
+class TeX(str):
+    """Text to place inside `$…$` math. Quarto inserts an inline value's `text/markdown` as it is, but
+    Markdown-escapes a plain string (`1.39` becomes `1\\.39`), which Pandoc cannot read as TeX."""
+
+    def _repr_markdown_(self) -> str:
+        return str(self)
+
+
+def tex(x: float, digits: int | None = None) -> TeX:
+    """A computed number for inline math: `$2 \\log 2 \\approx `{python} tex(x, 2)`$`.
+
+    Integers as they are (thousands as `60{,}000`), floats with `digits` decimals (or the shortest form,
+    `:g`), negatives with TeX's minus sign."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)) and not hasattr(x, "__float__"):
+        raise TypeError(f"tex() formats numbers, not {type(x).__name__}")
+    if float(x) == int(float(x)) and digits is None and abs(float(x)) < 1e15:
+        text = f"{int(float(x)):,}"
+    else:
+        text = f"{float(x):,.{digits}f}" if digits is not None else f"{float(x):g}"
+    return TeX(text.replace(",", "{,}"))

@@ -210,7 +210,7 @@ def headline_table(page: FrontPage | None = None) -> pd.DataFrame:
     """Results at a glance: part, what is measured, the value, and what to compare it with."""
     rows = [{"part": h.part, "result": h.result, "value": h.value, "compare with": h.compare}
             for h in headlines(page)]
-    return pd.DataFrame(rows).set_index("part").rename_axis(None)  # parts label the rows; one header row
+    return pd.DataFrame(rows).set_index("part")  # parts label the rows (tables.show: the first column)
 
 
 # --- provenance --------------------------------------------------------------------------------------
@@ -254,7 +254,7 @@ def provenance_table(page: FrontPage | None = None) -> pd.DataFrame:
         rows.append({"run": _id(r), "shown as": role, "date (UTC)": date_label(p.get("date", "")),
                      "device": device_label(p), "wall time": wall_time(p.get("wall_time_s", math.nan)),
                      "commit": str(p.get("git_commit", "unknown"))[:7]})
-    return pd.DataFrame(rows).set_index("run").rename_axis(None)  # run folders label the rows
+    return pd.DataFrame(rows).set_index("run")  # run folders label the rows (tables.show: the first column)
 
 
 def totals(page: FrontPage) -> dict:

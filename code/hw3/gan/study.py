@@ -75,6 +75,14 @@ def study_table(study_runs: list[runs.Run]):
     return pd.DataFrame(rows)
 
 
+def display_table(table):
+    """`study_table` as the chapter shows it: short headers, the wall time in minutes with its device."""
+    out = table.rename(columns={"classifier FID": "FID", "class entropy": "entropy"}).set_index("run")
+    out["wall time"] = [f"{s / 60:.0f} min ({str(d).upper()})" if s == s else "?"
+                        for s, d in zip(out.pop("wall time (s)"), out.pop("device"), strict=True)]
+    return out
+
+
 METRIC_NAMES = {
     "fid": "classifier FID (lower is better)",
     "precision": "precision, k = 3 (fidelity)",
@@ -89,7 +97,8 @@ def metrics_table(columns: dict[str, dict]):
     """Judge metrics side by side: columns = image sets (e.g. real floor, spec GAN), rows = metrics."""
     import pandas as pd
 
-    return pd.DataFrame({label: {METRIC_NAMES[k]: m[k] for k in METRIC_NAMES} for label, m in columns.items()})
+    frame = pd.DataFrame({label: {METRIC_NAMES[k]: m[k] for k in METRIC_NAMES} for label, m in columns.items()})
+    return frame.rename_axis("metric")
 
 
 def study_target(table, spec: str = "spec", fid_ratio: float = 0.2, min_entropy: float = 0.98) -> dict:

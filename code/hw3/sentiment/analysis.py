@@ -151,7 +151,7 @@ def confident_mistakes(run: runs.Run, n: int = 5, excerpt_chars: int = 350) -> p
     for j in order:
         r = reviews[int(index[j])]
         excerpt = opening(r.text, excerpt_chars)
-        rows.append({"review": r.id, "stars": r.rating, "true": "pos" if r.label else "neg",
+        rows.append({"review": str(r.id), "stars": r.rating, "true": "pos" if r.label else "neg",
                      "P(pos)": float(p[j]), "opening": excerpt})
     return pd.DataFrame(rows, columns=["review", "stars", "true", "P(pos)", "opening"])
 

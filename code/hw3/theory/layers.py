@@ -69,12 +69,12 @@ def layer_comparison() -> pd.DataFrame:
 
 
 def layer_table() -> pd.DataFrame:
-    """`layer_comparison()` for display: thousands separators, and a check that module == formula."""
+    """`layer_comparison()` as the chapter shows it: one parameter count (the module's) with a check
+    that it equals the closed form; the output size is the convolution's in both rows of an input."""
     df = layer_comparison()
-    df["module = formula"] = df["parameters (module)"] == df["parameters (formula)"]
-    for col in ("parameters (module)", "parameters (formula)", "multiply-adds"):
-        df[col] = df[col].map(lambda v: f"{v:,}")
-    return df.set_index("input")
+    df["= formula"] = df["parameters (module)"] == df["parameters (formula)"]
+    df = df.rename(columns={"parameters (module)": "parameters"})
+    return df[["input", "layer", "parameters", "= formula", "multiply-adds"]].set_index("input")
 
 
 # --- the models --------------------------------------------------------------------------------------
@@ -210,7 +210,7 @@ def train_layers(config: LayersConfig, run: runs.RunWriter, device) -> None:
 def model_table(run: runs.Run) -> pd.DataFrame:
     m = run.metrics
     s = m["table_shift"]
-    rows = [{"model": name, "parameters": f"{m[f'params/{name}']:,}", "test accuracy (%)": 100 * m[f"test_acc/{name}"],
+    rows = [{"model": name, "parameters": int(m[f"params/{name}"]), "test accuracy (%)": 100 * m[f"test_acc/{name}"],
              f"shifted {s} px (%)": 100 * m[f"shifted_acc/{name}"],
              "drop (pp)": 100 * (m[f"test_acc/{name}"] - m[f"shifted_acc/{name}"])} for name in m["models"]]
     return pd.DataFrame(rows).set_index("model").round(1)
