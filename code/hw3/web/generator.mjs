@@ -6,56 +6,110 @@
 //   DCGAN:       relu(BN(W z)) as (C, 7, 7) -> ConvTranspose(4, stride 2, pad 1) -> BN -> relu
 //                -> ConvTranspose(4, stride 2, pad 1) + b -> tanh
 //
-// and the image is (x + 1) / 2 clamped to [0, 1], as hw3.gan.models.to_unit. Paths between codes:
-// `lerp` (the straight line) and `slerp` (the great circle; Shoemake 1985, White 2016), as hw3.gan.sampling.
-import { readContainer } from "./tensors.mjs";
+// and the image is (x + 1) / 2 clamped to [0, 1], as hw3.gan.models.to_unit. The products run in
+// WebAssembly SIMD where available (tensors.mjs: Arena), a transposed convolution as one product per
+// input pixel. Paths between codes: `lerp` (the straight line) and `slerp` (the great circle; Shoemake 1985, White 2016), as hw3.gan.sampling.
+import { Arena, readContainer } from "./tensors.mjs";
 
 const BN_EPS = 1e-5;
+const pad16 = (n) => 16 * Math.ceil(n / 16);
 
-function linear(W, b, x, rows, cols) {
-  const out = new Float64Array(rows);
-  for (let r = 0; r < rows; r++) {
-    let s = 0;
-    const o = r * cols;
-    for (let c = 0; c < cols; c++) s += W[o + c] * x[c];
-    out[r] = (b ? b[r] : 0) + s;
-  }
-  return out;
+// a (rows x cols) matrix in the arena with its columns padded with zeros to a multiple of 16
+function putPadded(arena, data, rows, cols) {
+  const width = pad16(cols), m = arena.alloc(rows * width);
+  for (let r = 0; r < rows; r++) m.a.set(data.subarray(r * cols, (r + 1) * cols), r * width);
+  return { ...m, cols: width };
 }
 
-// ConvTranspose2d(cin -> cout, k, stride 2, padding 1) of x (cin, n, n) -> (cout, 2n, 2n); W (cin, cout, k, k)
-function convTranspose(x, W, bias, cin, cout, n, k = 4) {
-  const m = 2 * n, out = new Float64Array(cout * m * m);
-  if (bias) for (let o = 0; o < cout; o++) out.fill(bias[o], o * m * m, (o + 1) * m * m);
+// ConvTranspose2d weights (cin, cout, k, k) as the matrix (cout k k x cin) that maps one input pixel's
+// channels to its contributions: then a transposed convolution is one product per input pixel
+function putTransposedConv(arena, W, cin, cout, k = 4) {
+  const rows = cout * k * k, m = putPadded(arena, new Float32Array(rows * cin), rows, cin);
   for (let i = 0; i < cin; i++) {
+    for (let j = 0; j < rows; j++) m.a[j * m.cols + i] = W[i * rows + j];
+  }
+  return m;
+}
+
+// eval-mode BatchNorm as a scale and shift per channel
+function batchNorm(t, prefix) {
+  const w = t(`${prefix}.weight`), b = t(`${prefix}.bias`), mean = t(`${prefix}.running_mean`), v = t(`${prefix}.running_var`);
+  const scale = new Float64Array(w.length), shift = new Float64Array(w.length);
+  for (let c = 0; c < w.length; c++) {
+    scale[c] = w[c] / Math.sqrt(v[c] + BN_EPS);
+    shift[c] = b[c] - mean[c] * scale[c];
+  }
+  return { scale, shift };
+}
+
+class Generator {
+  constructor(info, tensors, { wasm = true } = {}) {
+    const t = (k) => tensors[`${info.name}/${k}`].data;
+    Object.assign(this, { name: info.name, role: info.role, arch: info.arch, fid: info.fid,
+                          latentDim: info.latent_dim, C: info.hidden_size });
+    const C = this.C, L = this.latentDim, mlp = this.arch === "mlp";
+    const floats = mlp ? pad16(L) * (C + 1) + 784 * pad16(C) + C + 784
+      : 49 * C * (pad16(L) + 2) + 16 * (C / 2) * pad16(C) + 16 * pad16(C / 2) + 196 * pad16(C / 2) + 16 * C + 64 * 16;
+    const arena = (this.arena = new Arena(floats + 1024, wasm, mlp ? 784 : 49 * C));
+    this.z = arena.alloc(pad16(L));
+    if (mlp) {
+      this.p = { W1: putPadded(arena, t("net.0.weight"), C, L), b1: arena.alloc(C, t("net.0.bias")),
+                 W2: putPadded(arena, t("net.2.weight"), 784, C), b2: arena.alloc(784, t("net.2.bias")),
+                 h: arena.alloc(C), x: arena.alloc(784) };
+    } else {
+      this.p = { W: putPadded(arena, t("project.0.weight"), 49 * C, L), bn1: batchNorm(t, "project.1"),
+                 T1: putTransposedConv(arena, t("net.0.weight"), C, C / 2), bn2: batchNorm(t, "net.1"),
+                 T2: putTransposedConv(arena, t("net.3.weight"), C / 2, 1), b2: t("net.3.bias")[0],
+                 h: arena.alloc(49 * C), hPos: arena.alloc(49 * C), gPos: arena.alloc(196 * pad16(C / 2)),
+                 part: arena.alloc(16 * (C / 2)) };
+    }
+  }
+
+  // ConvTranspose2d(cin -> cout, 4, stride 2, padding 1) of channels-last pixels xPos (n*n, stride) -> (cout, 2n, 2n)
+  convTranspose(xPos, stride, T, cout, n) {
+    const m = 2 * n, out = new Float64Array(cout * m * m), part = { p: this.p.part.p, a: this.p.part.a.subarray(0, cout * 16) };
     for (let iy = 0; iy < n; iy++) {
       for (let ix = 0; ix < n; ix++) {
-        const v = x[(i * n + iy) * n + ix];
-        if (v === 0) continue;  // after a ReLU, many inputs are exactly 0
+        const at = (iy * n + ix) * stride;
+        this.arena.matvec(T, T.cols, { p: xPos.p + 4 * at, a: xPos.a.subarray(at, at + T.cols) }, null, part);
         for (let o = 0; o < cout; o++) {
-          const w = ((i * cout + o) * k) * k, plane = o * m * m;
-          for (let ky = 0; ky < k; ky++) {
+          for (let ky = 0; ky < 4; ky++) {
             const y = 2 * iy - 1 + ky;
             if (y < 0 || y >= m) continue;
-            for (let kx = 0; kx < k; kx++) {
-              const xx = 2 * ix - 1 + kx;
-              if (xx >= 0 && xx < m) out[plane + y * m + xx] += v * W[w + ky * k + kx];
+            for (let kx = 0; kx < 4; kx++) {
+              const x = 2 * ix - 1 + kx;
+              if (x >= 0 && x < m) out[(o * m + y) * m + x] += part.a[o * 16 + ky * 4 + kx];
             }
           }
         }
       }
     }
+    return out;
   }
-  return out;
-}
 
-// eval-mode BatchNorm over channels of `size` values each, then ReLU, in place
-function batchNormRelu(x, bn, channels, size) {
-  for (let c = 0; c < channels; c++) {
-    const s = bn.weight[c] / Math.sqrt(bn.var[c] + BN_EPS), t = bn.bias[c] - bn.mean[c] * s;
-    for (let j = c * size; j < (c + 1) * size; j++) x[j] = Math.max(0, x[j] * s + t);
+  generate(z) {
+    if (z.length !== this.latentDim) throw new Error(`a code has ${this.latentDim} numbers, not ${z.length}`);
+    const p = this.p, C = this.C, arena = this.arena;
+    this.z.a.set(z);
+    if (this.arch === "mlp") {
+      arena.matvec(p.W1, p.W1.cols, this.z, p.b1, p.h);
+      for (let j = 0; j < C; j++) p.h.a[j] = Math.max(0, p.h.a[j]);
+      arena.matvec(p.W2, p.W2.cols, p.h, p.b2, p.x);
+      return toImage(p.x.a);
+    }
+    arena.matvec(p.W, p.W.cols, this.z, null, p.h);  // (C, 7, 7) before BatchNorm
+    for (let c = 0; c < 49 * C; c++) {  // BatchNorm1d over the 49 C features, ReLU, to channels-last pixels
+      p.hPos.a[(c % 49) * C + Math.floor(c / 49)] = Math.max(0, p.h.a[c] * p.bn1.scale[c] + p.bn1.shift[c]);
+    }
+    const half = C / 2, stride = pad16(half);
+    const g = this.convTranspose(p.hPos, C, p.T1, half, 7);  // (C/2, 14, 14)
+    for (let c = 0; c < half; c++) {  // BatchNorm2d, ReLU, to channels-last pixels
+      for (let j = 0; j < 196; j++) p.gPos.a[j * stride + c] = Math.max(0, g[c * 196 + j] * p.bn2.scale[c] + p.bn2.shift[c]);
+    }
+    const x = this.convTranspose(p.gPos, stride, p.T2, 1, 14);  // (1, 28, 28)
+    for (let i = 0; i < 784; i++) x[i] += p.b2;
+    return toImage(x);
   }
-  return x;
 }
 
 function toImage(x) {
@@ -64,38 +118,15 @@ function toImage(x) {
   return img;
 }
 
-class Generator {
-  constructor(info, tensors) {
-    const t = (k) => tensors[`${info.name}/${k}`].data;
-    const bn = (p) => ({ weight: t(`${p}.weight`), bias: t(`${p}.bias`), mean: t(`${p}.running_mean`), var: t(`${p}.running_var`) });
-    Object.assign(this, { name: info.name, role: info.role, arch: info.arch, fid: info.fid,
-                          latentDim: info.latent_dim, C: info.hidden_size });
-    if (this.arch === "mlp") this.p = { W1: t("net.0.weight"), b1: t("net.0.bias"), W2: t("net.2.weight"), b2: t("net.2.bias") };
-    else this.p = { W: t("project.0.weight"), bn1: bn("project.1"), T1: t("net.0.weight"), bn2: bn("net.1"),
-                    T2: t("net.3.weight"), b2: t("net.3.bias") };
-  }
-
-  generate(z) {
-    if (z.length !== this.latentDim) throw new Error(`a code has ${this.latentDim} numbers, not ${z.length}`);
-    const p = this.p, C = this.C;
-    if (this.arch === "mlp") {
-      const h = linear(p.W1, p.b1, z, C, this.latentDim).map((v) => Math.max(0, v));
-      return toImage(linear(p.W2, p.b2, h, 784, C));
-    }
-    const h = batchNormRelu(linear(p.W, null, z, C * 49, this.latentDim), p.bn1, C * 49, 1);  // (C, 7, 7)
-    const g = batchNormRelu(convTranspose(h, p.T1, null, C, C / 2, 7), p.bn2, C / 2, 196);  // (C/2, 14, 14)
-    return toImage(convTranspose(g, p.T2, p.b2, C / 2, 1, 14));  // (1, 28, 28)
-  }
-}
-
-// the generator `name` (default: the spec); `models` lists every generator of the bundle
-export async function load(dir = ".", name = undefined) {
+// the generator `name` (default: the spec); `models` lists every generator of the bundle.
+// options: {wasm: false} runs every product in plain JavaScript
+export async function load(dir = ".", name = undefined, options = {}) {
   const { meta, tensors } = await readContainer(dir, "generator");
   const info = meta.models.find((m) => m.name === (name ?? meta.default));
   if (!info) throw new Error(`no generator ${name}; the bundle has ${meta.models.map((m) => m.name).join(", ")}`);
-  const model = new Generator(info, tensors);
+  const model = new Generator(info, tensors, options);
   model.models = meta.models;
-  model.others = (other) => new Generator(meta.models.find((m) => m.name === other), tensors);
+  model.others = (other) => new Generator(meta.models.find((m) => m.name === other), tensors, options);
   return model;
 }
 
@@ -161,20 +192,20 @@ export async function mount(root, dir = ".") {
   const slider = el("input", { type: "range", min: "0", max: "1", step: "0.01", value: "0", "aria-label": "position between A and B", style: "width: 168px" });
   const newA = el("button", { type: "button" }, "new A"), newB = el("button", { type: "button" }, "new B");
   const label = el("span", { class: "hw3-t" });
-  const show = () => {
+  const show = (ends = false) => {  // the digit at t; with `ends`, also the two codes' own digits
     const t = Number(slider.value), z = (path.value === "lerp" ? lerp : slerp)(zA, zB, t);
     draw(main, model.generate(Float32Array.from(z)));
-    draw(thumbA, model.generate(zA)); draw(thumbB, model.generate(zB));
+    if (ends) { draw(thumbA, model.generate(zA)); draw(thumbB, model.generate(zB)); }
     label.textContent = ` t = ${t.toFixed(2)}`;
     main.dataset.t = String(t);
   };
-  newA.addEventListener("click", () => { zA = randomCode(model.latentDim); slider.value = "0"; show(); });
-  newB.addEventListener("click", () => { zB = randomCode(model.latentDim); slider.value = "1"; show(); });
-  picker.addEventListener("change", () => { model = models[picker.value]; show(); });
-  for (const c of [slider, path]) c.addEventListener("input", show);
+  newA.addEventListener("click", () => { zA = randomCode(model.latentDim); slider.value = "0"; show(true); });
+  newB.addEventListener("click", () => { zB = randomCode(model.latentDim); slider.value = "1"; show(true); });
+  picker.addEventListener("change", () => { model = models[picker.value]; show(true); });
+  for (const c of [slider, path]) c.addEventListener("input", () => show());
   const row = (...kids) => { const d = el("div", { style: "margin: 0.3em 0; display: flex; gap: 0.5em; align-items: center" }); d.append(...kids); return d; };
   root.classList.add("hw3-generator");
   root.replaceChildren(row(picker, path), row(thumbA, main, thumbB), row(newA, slider, newB, label));
-  show();
-  return { models, show, setCodes: (a, b) => { zA = a; zB = b; show(); }, main };
+  show(true);
+  return { models, show, setCodes: (a, b) => { zA = a; zB = b; show(true); }, main };
 }

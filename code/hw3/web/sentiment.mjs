@@ -7,8 +7,9 @@
 //   e_t = vᵀ tanh(W h_t + b), α = softmax(e), c = Σ α_t h_t, P(positive) = σ(w·c + b)    (Bahdanau et al.)
 //
 // A GRU reads left to right, so the states of an unchanged prefix are kept between calls: typing at
-// the end of a review recomputes only the last token or two. Sums run in float64 over float32 weights.
-import { readContainer } from "./tensors.mjs";
+// the end of a review recomputes only the last token or two. States are float32 as in PyTorch; the
+// matrix-vector products run in WebAssembly SIMD (matvec.wat) where available, else in JavaScript.
+import { Arena, readContainer } from "./tensors.mjs";
 
 // --- tokenizer (hw3/text.py: tokenize, normalize, token_spans) -------------------------------------
 
@@ -43,41 +44,33 @@ export function tokenize(text) {
 
 const sigmoid = (x) => 1 / (1 + Math.exp(-x));
 
-// out[r] = b[r] + Σ_c W[r, c] x[c] for the rows [r0, r1) of W (rows x cols, row-major)
-function matvec(W, cols, x, b, out, r0 = 0, r1 = out.length) {
-  for (let r = r0; r < r1; r++) {
-    const o = r * cols;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0, c = 0;
-    for (; c + 3 < cols; c += 4) {
-      s0 += W[o + c] * x[c]; s1 += W[o + c + 1] * x[c + 1];
-      s2 += W[o + c + 2] * x[c + 2]; s3 += W[o + c + 3] * x[c + 3];
-    }
-    for (; c < cols; c++) s0 += W[o + c] * x[c];
-    out[r] = (b ? b[r] : 0) + (s0 + s1) + (s2 + s3);
-  }
-  return out;
-}
-
 class SentimentModel {
-  constructor(meta, tensors) {
+  constructor(meta, tensors, { wasm = true } = {}) {
     const t = (name) => tensors[name].data;
-    const c = meta.config;
-    this.meta = meta;
-    this.maxLen = c.max_len; this.E = c.embedding_dim; this.H = c.hidden_size; this.A = c.attention_dim;
+    const c = meta.config, H = c.hidden_size, E = c.embedding_dim, A = c.attention_dim;
+    Object.assign(this, { meta, maxLen: c.max_len, E, H, A });
     this.stoi = new Map(meta.itos.map((w, i) => [w, i]));
-    this.embedding = t("embedding.weight");
+    const names = Object.keys(tensors).filter((k) => !k.startsWith("head.") && k !== "attention.v.weight");
+    const floats = names.reduce((n, k) => n + tensors[k].data.length + 16, 0) + 12 * H + 2 * A + 64;
+    const arena = (this.arena = new Arena(floats, wasm));
+    const put = (name) => arena.alloc(t(name).length, t(name));
+    this.embedding = put("embedding.weight");
     this.layers = [];
     for (let l = 0; l < c.num_layers; l++) {
-      this.layers.push({ Wih: t(`gru.weight_ih_l${l}`), Whh: t(`gru.weight_hh_l${l}`), bih: t(`gru.bias_ih_l${l}`),
-                         bhh: t(`gru.bias_hh_l${l}`), inSize: l === 0 ? this.E : this.H });
+      this.layers.push({ Wih: put(`gru.weight_ih_l${l}`), Whh: put(`gru.weight_hh_l${l}`), bih: put(`gru.bias_ih_l${l}`),
+                         bhh: put(`gru.bias_hh_l${l}`), inSize: l === 0 ? E : H });
     }
-    this.attW = t("attention.W.weight"); this.attB = t("attention.W.bias"); this.attV = t("attention.v.weight");
-    this.headW = t("head.1.weight"); this.headB = t("head.1.bias")[0];
-    this.inputGates = new Map();  // token id -> W_ih x + b_ih of the first layer (the same for every position)
-    this.ids = []; this.states = [];  // per position: {h: [layer states], e: attention score}
-    const H = this.H;
-    this.hh = new Float64Array(3 * H); this.xg = new Float64Array(3 * H); this.u = new Float64Array(this.A);
-    this.zero = new Float64Array(H);
+    this.attW = put("attention.W.weight"); this.attB = put("attention.W.bias");
+    this.attV = t("attention.v.weight"); this.headW = t("head.1.weight"); this.headB = t("head.1.bias")[0];
+    // scratch: the state fed in, the layer below's output, input and hidden gates, attention hidden
+    Object.assign(this, { hPrev: arena.alloc(H), below: arena.alloc(H), gi: arena.alloc(3 * H), gh: arena.alloc(3 * H),
+                          u: arena.alloc(A), zero: new Float32Array(H) });
+    this.inputGates = new Map();  // token id -> W_ih x + b_ih of the first layer (the same at every position)
+    this.ids = []; this.states = [];  // per position: {h: [each layer's state], e: attention score}
+  }
+
+  get backend() {
+    return this.arena.backend;
   }
 
   encode(tokens) {
@@ -87,20 +80,23 @@ class SentimentModel {
   firstGates(id) {
     let g = this.inputGates.get(id);
     if (!g) {
-      const x = this.embedding.subarray(id * this.E, (id + 1) * this.E);
-      g = matvec(this.layers[0].Wih, this.E, x, this.layers[0].bih, new Float64Array(3 * this.H));
+      const x = { p: this.embedding.p + 4 * id * this.E, a: this.embedding.a.subarray(id * this.E, (id + 1) * this.E) };
+      this.arena.matvec(this.layers[0].Wih, this.E, x, this.layers[0].bih, this.gi);
+      g = this.gi.a.slice();
       this.inputGates.set(id, g);
     }
     return g;
   }
 
-  // the GRU step of one layer: hPrev -> new state, given its input gates xg = W_ih x + b_ih
+  // one GRU step of `layer` from state hPrev (H,) given its input gates xg = W_ih x + b_ih (3H,)
   step(layer, xg, hPrev) {
-    const H = this.H, hh = matvec(layer.Whh, H, hPrev, layer.bhh, this.hh), h = new Float64Array(H);
+    const H = this.H, gh = this.gh.a, h = new Float32Array(H);
+    this.hPrev.a.set(hPrev);
+    this.arena.matvec(layer.Whh, H, this.hPrev, layer.bhh, this.gh);
     for (let j = 0; j < H; j++) {
-      const r = sigmoid(xg[j] + hh[j]);
-      const z = sigmoid(xg[H + j] + hh[H + j]);
-      const n = Math.tanh(xg[2 * H + j] + r * hh[2 * H + j]);
+      const r = sigmoid(xg[j] + gh[j]);
+      const z = sigmoid(xg[H + j] + gh[H + j]);
+      const n = Math.tanh(xg[2 * H + j] + r * gh[2 * H + j]);
       h[j] = (1 - z) * n + z * hPrev[j];
     }
     return h;
@@ -109,15 +105,17 @@ class SentimentModel {
   advance(id) {
     const prev = this.states.length ? this.states[this.states.length - 1].h : null;
     const hs = [];
-    let below = null;
     this.layers.forEach((layer, l) => {
-      const xg = l === 0 ? this.firstGates(id) : matvec(layer.Wih, this.H, below, layer.bih, this.xg);
-      below = this.step(layer, xg, prev ? prev[l] : this.zero);
-      hs.push(below);
+      let xg;
+      if (l === 0) xg = this.firstGates(id);
+      else { this.arena.matvec(layer.Wih, this.H, this.below, layer.bih, this.gi); xg = this.gi.a; }
+      const h = this.step(layer, xg, prev ? prev[l] : this.zero);
+      this.below.a.set(h);
+      hs.push(h);
     });
-    const u = matvec(this.attW, this.H, below, this.attB, this.u);
+    this.arena.matvec(this.attW, this.H, this.below, this.attB, this.u);
     let e = 0;
-    for (let a = 0; a < this.A; a++) e += this.attV[a] * Math.tanh(u[a]);
+    for (let a = 0; a < this.A; a++) e += this.attV[a] * Math.tanh(this.u.a[a]);
     this.states.push({ h: hs, e });
     this.ids.push(id);
   }
@@ -151,9 +149,10 @@ class SentimentModel {
   }
 }
 
-export async function load(dir = ".") {
+// options: {wasm: false} runs every product in plain JavaScript
+export async function load(dir = ".", options = {}) {
   const { meta, tensors } = await readContainer(dir, "sentiment");
-  return new SentimentModel(meta, tensors);
+  return new SentimentModel(meta, tensors, options);
 }
 
 // --- the widget ------------------------------------------------------------------------------------

@@ -1,0 +1,361 @@
+// generator.mjs and tensors.mjs as a classic script (for pages opened from disk); written by `hw3 export web`
+(() => {
+// Reading the weight containers written by `hw3 export web` (format: hw3/web/bundle.py).
+//
+// A container travels base64-encoded in a classic script, `<key>.weights.js`, which registers it on
+// globalThis.hw3webWeights[key] when a page includes it (that works on file://, where fetch() and
+// module imports of local files do not). Without that global, the same file is read as text:
+// with node:fs in Node, with fetch() in a page served over HTTP.
+
+function base64Bytes(b64) {
+  if (Uint8Array.fromBase64) return Uint8Array.fromBase64(b64);
+  if (typeof Buffer !== "undefined") {
+    const buf = Buffer.from(b64, "base64");
+    return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+  }
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+let HALF = null;  // float16 bit pattern -> value, built once (65,536 entries)
+function halfTable() {
+  if (HALF) return HALF;
+  HALF = new Float32Array(65536);
+  for (let h = 0; h < 65536; h++) {
+    const sign = h & 0x8000 ? -1 : 1, exp = (h >> 10) & 0x1f, frac = h & 0x3ff;
+    if (exp === 0) HALF[h] = sign * frac * 2 ** -24;
+    else if (exp === 31) HALF[h] = frac ? NaN : sign * Infinity;
+    else HALF[h] = sign * (1 + frac / 1024) * 2 ** (exp - 15);
+  }
+  return HALF;
+}
+
+// {meta, tensors: {name: {shape, data: Float32Array}}}; int8 tensors come multiplied by their row scales.
+// The data is little-endian (as every browser's and Node's typed arrays) and 4-byte aligned.
+function parseContainer(input) {
+  const bytes = input.byteOffset % 4 ? input.slice() : input;  // a copy starts at offset 0: aligned views
+  const magic = String.fromCharCode(bytes[0], bytes[1], bytes[2], bytes[3]);
+  if (magic !== "HW3W") throw new Error("not a hw3 weight container");
+  const size = new DataView(bytes.buffer, bytes.byteOffset).getUint32(4, true);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + size)));
+  const base = bytes.byteOffset + 8 + size;
+  const raw = {};
+  for (const [name, e] of Object.entries(header.tensors)) {
+    const n = e.shape.reduce((a, b) => a * b, 1), at = base + e.offset;
+    let data;
+    if (e.dtype === "f32") data = new Float32Array(bytes.buffer.slice(at, at + 4 * n));
+    else if (e.dtype === "f16") {
+      const half = halfTable(), bits = new Uint16Array(bytes.buffer, at, n);
+      data = new Float32Array(n);
+      for (let i = 0; i < n; i++) data[i] = half[bits[i]];
+    } else if (e.dtype === "i8") data = new Float32Array(new Int8Array(bytes.buffer, at, n));
+    else throw new Error(`unknown dtype ${e.dtype}`);
+    raw[name] = { shape: e.shape, dtype: e.dtype, data };
+  }
+  const tensors = {};
+  for (const [name, t] of Object.entries(raw)) {
+    if (name.endsWith(":scale")) continue;
+    if (t.dtype === "i8") {
+      const scale = raw[`${name}:scale`].data, cols = t.data.length / t.shape[0];
+      for (let r = 0; r < t.shape[0]; r++) {
+        const s = scale[r];
+        for (let c = r * cols; c < (r + 1) * cols; c++) t.data[c] *= s;  // q * scale, rounded to float32 as in numpy
+      }
+    }
+    tensors[name] = { shape: t.shape, data: t.data };
+  }
+  return { meta: header.meta, tensors };
+}
+
+function scriptBase64(source) {
+  const m = /\] = "([A-Za-z0-9+/=]*)";/.exec(source);
+  if (!m) throw new Error("no hw3 weights in this script");
+  return m[1];
+}
+
+// the container `key` from the registered global, else `<dir>/<key>.weights.js` read as text
+async function readContainer(dir, key) {
+  const registered = globalThis.hw3webWeights && globalThis.hw3webWeights[key];
+  if (registered) return parseContainer(base64Bytes(registered));
+  const file = `${key}.weights.js`;
+  let source;
+  if (typeof process !== "undefined" && process.versions && process.versions.node) {
+    const fs = await import("node:fs/promises");
+    const path = await import("node:path");
+    source = await fs.readFile(path.join(String(dir), file), "utf8");
+  } else {
+    const response = await fetch(new URL(file, new URL(String(dir).replace(/\/?$/, "/"), document.baseURI)));
+    if (!response.ok) throw new Error(`cannot load ${file}: HTTP ${response.status}`);
+    source = await response.text();
+  }
+  return parseContainer(base64Bytes(scriptBase64(source)));
+}
+
+// matvec.wat assembled: out = W x + b in float32 with 128-bit SIMD (about ten times plain JavaScript)
+const MATVEC_WASM = "AGFzbQEAAAABCgFgBn9/f39/fwADAgEABQMBAAEHEwIGbWVtb3J5AgAGbWF0dmVjAAAKzQIBygICBH8EeyAFQQJ0IQkgACEIAkADQCAGIARPDQH9DAAAAAAAAAAAAAAAAAAAAAAhCv0MAAAAAAAAAAAAAAAAAAAAACEL/QwAAAAAAAAAAAAAAAAAAAAAIQz9DAAAAAAAAAAAAAAAAAAAAAAhDUEAIQcCQANAIAcgCU8NASAKIAggB2r9AAQAIAEgB2r9AAQA/eYB/eQBIQogCyAIIAdq/QAEECABIAdq/QAEEP3mAf3kASELIAwgCCAHav0ABCAgASAHav0ABCD95gH95AEhDCANIAggB2r9AAQwIAEgB2r9AAQw/eYB/eQBIQ0gB0HAAGohBwwACwsgCiAL/eQBIAwgDf3kAf3kASEKIAMgBkECdGogAiAGQQJ0aioCACAK/R8AIAr9HwGSIAr9HwIgCv0fA5KSkjgCACAIIAlqIQggBkEBaiEGDAALCws=";
+
+// one float32 memory for weights and scratch vectors; `matvec` runs in WebAssembly when the sizes allow
+// (and the engine has SIMD), else in JavaScript. A vector is {p: byte offset, a: Float32Array view}.
+class Arena {
+  // room for `floats` numbers (plus alignment), and a zero bias of `zeroRows` for products without one
+  constructor(floats, useWasm = true, zeroRows = 0) {
+    const bytes = 16 * Math.ceil((floats * 4 + 4 * zeroRows + 4096) / 16);
+    let kernel = null;
+    if (useWasm) {
+      try {
+        kernel = new WebAssembly.Instance(new WebAssembly.Module(base64Bytes(MATVEC_WASM))).exports;
+        kernel.memory.grow(Math.ceil(bytes / 65536));
+      } catch { kernel = null; }  // no WebAssembly SIMD: plain JavaScript
+    }
+    this.kernel = kernel;
+    this.buffer = kernel ? kernel.memory.buffer : new ArrayBuffer(bytes);
+    this.top = 0;
+    this.zero = this.alloc(zeroRows);
+  }
+
+  get backend() {
+    return this.kernel ? "wasm-simd" : "js";
+  }
+
+  alloc(n, values = null) {
+    if (this.top + 4 * n > this.buffer.byteLength) throw new Error("arena full");
+    const v = { p: this.top, a: new Float32Array(this.buffer, this.top, n) };
+    if (values) v.a.set(values);
+    this.top += 16 * Math.ceil((4 * n) / 16);  // every vector starts on 16 bytes
+    return v;
+  }
+
+  // out = W x + b, W (out.a.length x cols); without b, out = W x
+  matvec(W, cols, x, b, out) {
+    const rows = out.a.length;
+    b = b || this.zero;
+    if (this.kernel && cols % 16 === 0) return this.kernel.matvec(W.p, x.p, b.p, out.p, rows, cols);
+    const w = W.a, xa = x.a, ba = b.a, o = out.a;
+    for (let r = 0; r < rows; r++) {
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0, c = 0;
+      const base = r * cols;
+      for (; c + 3 < cols; c += 4) {
+        s0 += w[base + c] * xa[c]; s1 += w[base + c + 1] * xa[c + 1];
+        s2 += w[base + c + 2] * xa[c + 2]; s3 += w[base + c + 3] * xa[c + 3];
+      }
+      for (; c < cols; c++) s0 += w[base + c] * xa[c];
+      o[r] = ba[r] + (s0 + s1) + (s2 + s3);
+    }
+  }
+}
+
+// The report's GAN generators in the browser and in Node: `await load(dir, name)` -> model.generate(z)
+// -> Float32Array(784) in [0, 1] (a 28 x 28 digit, row by row) for a Float32Array(latent_dim) code z.
+// The forward passes follow hw3/gan/models.py in eval mode (BatchNorm with its running statistics):
+//
+//   spec (MLP):  x = tanh(W2 relu(W1 z + b1) + b2)
+//   DCGAN:       relu(BN(W z)) as (C, 7, 7) -> ConvTranspose(4, stride 2, pad 1) -> BN -> relu
+//                -> ConvTranspose(4, stride 2, pad 1) + b -> tanh
+//
+// and the image is (x + 1) / 2 clamped to [0, 1], as hw3.gan.models.to_unit. The products run in
+// WebAssembly SIMD where available (tensors.mjs: Arena), a transposed convolution as one product per
+// input pixel. Paths between codes: `lerp` (the straight line) and `slerp` (the great circle; Shoemake 1985, White 2016), as hw3.gan.sampling.
+
+const BN_EPS = 1e-5;
+const pad16 = (n) => 16 * Math.ceil(n / 16);
+
+// a (rows x cols) matrix in the arena with its columns padded with zeros to a multiple of 16
+function putPadded(arena, data, rows, cols) {
+  const width = pad16(cols), m = arena.alloc(rows * width);
+  for (let r = 0; r < rows; r++) m.a.set(data.subarray(r * cols, (r + 1) * cols), r * width);
+  return { ...m, cols: width };
+}
+
+// ConvTranspose2d weights (cin, cout, k, k) as the matrix (cout k k x cin) that maps one input pixel's
+// channels to its contributions: then a transposed convolution is one product per input pixel
+function putTransposedConv(arena, W, cin, cout, k = 4) {
+  const rows = cout * k * k, m = putPadded(arena, new Float32Array(rows * cin), rows, cin);
+  for (let i = 0; i < cin; i++) {
+    for (let j = 0; j < rows; j++) m.a[j * m.cols + i] = W[i * rows + j];
+  }
+  return m;
+}
+
+// eval-mode BatchNorm as a scale and shift per channel
+function batchNorm(t, prefix) {
+  const w = t(`${prefix}.weight`), b = t(`${prefix}.bias`), mean = t(`${prefix}.running_mean`), v = t(`${prefix}.running_var`);
+  const scale = new Float64Array(w.length), shift = new Float64Array(w.length);
+  for (let c = 0; c < w.length; c++) {
+    scale[c] = w[c] / Math.sqrt(v[c] + BN_EPS);
+    shift[c] = b[c] - mean[c] * scale[c];
+  }
+  return { scale, shift };
+}
+
+class Generator {
+  constructor(info, tensors, { wasm = true } = {}) {
+    const t = (k) => tensors[`${info.name}/${k}`].data;
+    Object.assign(this, { name: info.name, role: info.role, arch: info.arch, fid: info.fid,
+                          latentDim: info.latent_dim, C: info.hidden_size });
+    const C = this.C, L = this.latentDim, mlp = this.arch === "mlp";
+    const floats = mlp ? pad16(L) * (C + 1) + 784 * pad16(C) + C + 784
+      : 49 * C * (pad16(L) + 2) + 16 * (C / 2) * pad16(C) + 16 * pad16(C / 2) + 196 * pad16(C / 2) + 16 * C + 64 * 16;
+    const arena = (this.arena = new Arena(floats + 1024, wasm, mlp ? 784 : 49 * C));
+    this.z = arena.alloc(pad16(L));
+    if (mlp) {
+      this.p = { W1: putPadded(arena, t("net.0.weight"), C, L), b1: arena.alloc(C, t("net.0.bias")),
+                 W2: putPadded(arena, t("net.2.weight"), 784, C), b2: arena.alloc(784, t("net.2.bias")),
+                 h: arena.alloc(C), x: arena.alloc(784) };
+    } else {
+      this.p = { W: putPadded(arena, t("project.0.weight"), 49 * C, L), bn1: batchNorm(t, "project.1"),
+                 T1: putTransposedConv(arena, t("net.0.weight"), C, C / 2), bn2: batchNorm(t, "net.1"),
+                 T2: putTransposedConv(arena, t("net.3.weight"), C / 2, 1), b2: t("net.3.bias")[0],
+                 h: arena.alloc(49 * C), hPos: arena.alloc(49 * C), gPos: arena.alloc(196 * pad16(C / 2)),
+                 part: arena.alloc(16 * (C / 2)) };
+    }
+  }
+
+  // ConvTranspose2d(cin -> cout, 4, stride 2, padding 1) of channels-last pixels xPos (n*n, stride) -> (cout, 2n, 2n)
+  convTranspose(xPos, stride, T, cout, n) {
+    const m = 2 * n, out = new Float64Array(cout * m * m), part = { p: this.p.part.p, a: this.p.part.a.subarray(0, cout * 16) };
+    for (let iy = 0; iy < n; iy++) {
+      for (let ix = 0; ix < n; ix++) {
+        const at = (iy * n + ix) * stride;
+        this.arena.matvec(T, T.cols, { p: xPos.p + 4 * at, a: xPos.a.subarray(at, at + T.cols) }, null, part);
+        for (let o = 0; o < cout; o++) {
+          for (let ky = 0; ky < 4; ky++) {
+            const y = 2 * iy - 1 + ky;
+            if (y < 0 || y >= m) continue;
+            for (let kx = 0; kx < 4; kx++) {
+              const x = 2 * ix - 1 + kx;
+              if (x >= 0 && x < m) out[(o * m + y) * m + x] += part.a[o * 16 + ky * 4 + kx];
+            }
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  generate(z) {
+    if (z.length !== this.latentDim) throw new Error(`a code has ${this.latentDim} numbers, not ${z.length}`);
+    const p = this.p, C = this.C, arena = this.arena;
+    this.z.a.set(z);
+    if (this.arch === "mlp") {
+      arena.matvec(p.W1, p.W1.cols, this.z, p.b1, p.h);
+      for (let j = 0; j < C; j++) p.h.a[j] = Math.max(0, p.h.a[j]);
+      arena.matvec(p.W2, p.W2.cols, p.h, p.b2, p.x);
+      return toImage(p.x.a);
+    }
+    arena.matvec(p.W, p.W.cols, this.z, null, p.h);  // (C, 7, 7) before BatchNorm
+    for (let c = 0; c < 49 * C; c++) {  // BatchNorm1d over the 49 C features, ReLU, to channels-last pixels
+      p.hPos.a[(c % 49) * C + Math.floor(c / 49)] = Math.max(0, p.h.a[c] * p.bn1.scale[c] + p.bn1.shift[c]);
+    }
+    const half = C / 2, stride = pad16(half);
+    const g = this.convTranspose(p.hPos, C, p.T1, half, 7);  // (C/2, 14, 14)
+    for (let c = 0; c < half; c++) {  // BatchNorm2d, ReLU, to channels-last pixels
+      for (let j = 0; j < 196; j++) p.gPos.a[j * stride + c] = Math.max(0, g[c * 196 + j] * p.bn2.scale[c] + p.bn2.shift[c]);
+    }
+    const x = this.convTranspose(p.gPos, stride, p.T2, 1, 14);  // (1, 28, 28)
+    for (let i = 0; i < 784; i++) x[i] += p.b2;
+    return toImage(x);
+  }
+}
+
+function toImage(x) {
+  const img = new Float32Array(784);
+  for (let i = 0; i < 784; i++) img[i] = Math.min(1, Math.max(0, (Math.tanh(x[i]) + 1) / 2));
+  return img;
+}
+
+// the generator `name` (default: the spec); `models` lists every generator of the bundle.
+// options: {wasm: false} runs every product in plain JavaScript
+async function load(dir = ".", name = undefined, options = {}) {
+  const { meta, tensors } = await readContainer(dir, "generator");
+  const info = meta.models.find((m) => m.name === (name ?? meta.default));
+  if (!info) throw new Error(`no generator ${name}; the bundle has ${meta.models.map((m) => m.name).join(", ")}`);
+  const model = new Generator(info, tensors, options);
+  model.models = meta.models;
+  model.others = (other) => new Generator(meta.models.find((m) => m.name === other), tensors, options);
+  return model;
+}
+
+// --- codes and paths -------------------------------------------------------------------------------
+
+// a standard normal code (Box-Muller)
+function randomCode(n = 100, random = Math.random) {
+  const z = new Float32Array(n);
+  for (let i = 0; i < n; i += 2) {
+    const r = Math.sqrt(-2 * Math.log(1 - random())), a = 2 * Math.PI * random();
+    z[i] = r * Math.cos(a);
+    if (i + 1 < n) z[i + 1] = r * Math.sin(a);
+  }
+  return z;
+}
+
+function lerp(z0, z1, t) {
+  return z0.map((v, i) => v + t * (z1[i] - v));
+}
+
+function slerp(z0, z1, t) {
+  let dot = 0, n0 = 0, n1 = 0;
+  for (let i = 0; i < z0.length; i++) { dot += z0[i] * z1[i]; n0 += z0[i] ** 2; n1 += z1[i] ** 2; }
+  const omega = Math.acos(Math.min(1, Math.max(-1, dot / Math.sqrt(n0 * n1))));
+  if (Math.abs(omega) < 1e-6) return lerp(z0, z1, t);
+  const a = Math.sin((1 - t) * omega) / Math.sin(omega), b = Math.sin(t * omega) / Math.sin(omega);
+  return z0.map((v, i) => a * v + b * z1[i]);
+}
+
+// --- the widget ------------------------------------------------------------------------------------
+
+function draw(canvas, img) {
+  const ctx = canvas.getContext("2d"), data = ctx.createImageData(28, 28);
+  for (let i = 0; i < 784; i++) {
+    const v = Math.round(255 * (1 - img[i]));  // dark strokes on white, as the chapter's figures
+    data.data.set([v, v, v, 255], 4 * i);
+  }
+  const small = document.createElement("canvas");
+  small.width = small.height = 28;
+  small.getContext("2d").putImageData(data, 0, 0);
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(small, 0, 0, canvas.width, canvas.height);
+}
+
+function el(tag, attrs = {}, text = "") {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  if (text) node.textContent = text;
+  return node;
+}
+
+// two codes A and B, a slider along the straight line or the great circle between them, a model picker
+async function mount(root, dir = ".") {
+  const first = await load(dir);
+  const models = Object.fromEntries(first.models.map((m) => [m.name, m.name === first.name ? first : first.others(m.name)]));
+  let model = first, zA = randomCode(first.latentDim), zB = randomCode(first.latentDim);
+  const canvas = (size) => el("canvas", { width: String(size), height: String(size), style: "border: 1px solid #ccc; image-rendering: pixelated" });
+  const main = canvas(168), thumbA = canvas(56), thumbB = canvas(56);
+  const picker = el("select", { "aria-label": "generator" });
+  for (const m of first.models) picker.append(el("option", { value: m.name }, `${m.name} (${m.role}${m.fid ? `, FID ${m.fid.toFixed(0)}` : ""})`));
+  const path = el("select", { "aria-label": "path" });
+  path.append(el("option", { value: "slerp" }, "great circle"), el("option", { value: "lerp" }, "straight line"));
+  const slider = el("input", { type: "range", min: "0", max: "1", step: "0.01", value: "0", "aria-label": "position between A and B", style: "width: 168px" });
+  const newA = el("button", { type: "button" }, "new A"), newB = el("button", { type: "button" }, "new B");
+  const label = el("span", { class: "hw3-t" });
+  const show = (ends = false) => {  // the digit at t; with `ends`, also the two codes' own digits
+    const t = Number(slider.value), z = (path.value === "lerp" ? lerp : slerp)(zA, zB, t);
+    draw(main, model.generate(Float32Array.from(z)));
+    if (ends) { draw(thumbA, model.generate(zA)); draw(thumbB, model.generate(zB)); }
+    label.textContent = ` t = ${t.toFixed(2)}`;
+    main.dataset.t = String(t);
+  };
+  newA.addEventListener("click", () => { zA = randomCode(model.latentDim); slider.value = "0"; show(true); });
+  newB.addEventListener("click", () => { zB = randomCode(model.latentDim); slider.value = "1"; show(true); });
+  picker.addEventListener("change", () => { model = models[picker.value]; show(true); });
+  for (const c of [slider, path]) c.addEventListener("input", () => show());
+  const row = (...kids) => { const d = el("div", { style: "margin: 0.3em 0; display: flex; gap: 0.5em; align-items: center" }); d.append(...kids); return d; };
+  root.classList.add("hw3-generator");
+  root.replaceChildren(row(picker, path), row(thumbA, main, thumbB), row(newA, slider, newB, label));
+  show(true);
+  return { models, show, setCodes: (a, b) => { zA = a; zB = b; show(true); }, main };
+}
+
+(globalThis.hw3web = globalThis.hw3web || {}).generator = { load, randomCode, lerp, slerp, mount };
+})();
