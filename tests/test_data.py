@@ -239,3 +239,26 @@ def test_md5sum_streams_large_files(tmp_path):
     p.write_bytes(os.urandom(3 << 20))
     assert data.md5sum(p, chunk=1 << 16) == hashlib.md5(p.read_bytes()).hexdigest()
 
+
+
+def test_lazy_reviews_are_imdbs_reviews_read_on_demand(small_imdb):
+    eager = data.imdb("test", mirror=small_imdb.parent)
+    lazy = data.imdb_reviews("test", mirror=small_imdb.parent)
+    assert len(lazy) == len(eager) and not lazy._read, "nothing read before it is indexed"
+    assert lazy[2] == eager[2] and list(lazy._read) == [2]
+    assert lazy[-1] == eager[-1] and lazy[:] == eager
+    with pytest.raises(IndexError):
+        lazy[len(eager)]
+
+
+def test_idx_files_read_without_torchvision(tmp_path):
+    """MNIST's IDX format (what torchvision's MNIST reads), on a tiny file of known content."""
+    images = bytes([0, 0, 8, 3]) + (2).to_bytes(4, "big") + (2).to_bytes(4, "big") + (3).to_bytes(4, "big")
+    (tmp_path / "x").write_bytes(images + bytes(range(12)))
+    X = data.read_idx(tmp_path / "x")
+    assert X.dtype == torch.uint8 and X.shape == (2, 2, 3) and X[1, 1, 2] == 11
+    (tmp_path / "y").write_bytes(bytes([0, 0, 8, 1]) + (3).to_bytes(4, "big") + bytes([7, 0, 9]))
+    assert data.read_idx(tmp_path / "y").tolist() == [7, 0, 9]
+    (tmp_path / "z").write_bytes(b"\x00\x00\x0d\x01" + (1).to_bytes(4, "big") + b"\x00\x00\x00\x00")
+    with pytest.raises(data.DataError, match="IDX"):
+        data.read_idx(tmp_path / "z")

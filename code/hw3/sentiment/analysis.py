@@ -47,9 +47,10 @@ MODEL_LABELS = {
 
 
 @lru_cache(maxsize=1)
-def imdb_test_reviews() -> list:
-    """The raw IMDb test reviews (for quoting), read once per process."""
-    return data.imdb("test")
+def imdb_test_reviews() -> data.ReviewFiles:
+    """The raw IMDb test reviews (for quoting), in `data.imdb("test")` order; a review's file is read when
+    it is first indexed, so quoting a few reviews does not read all 25,000."""
+    return data.imdb_reviews("test")
 
 
 # --- attention examples ------------------------------------------------------------------------------
@@ -80,12 +81,12 @@ def attention_examples(run: runs.Run, n: int = 4, *, min_tokens: int = 40, max_t
     reviews = imdb_test_reviews()
     preds = run.load_tensors("test_predictions")
     index = preds["index"].numpy()
-    lengths = preds["length"].numpy()
+    lengths, labels = preds["length"].numpy(), preds["label"].numpy()  # labels as stored with the predictions
     rng = np.random.default_rng(seed)
     chosen = []
     for label in (0, 1):
-        pool = [i for i, L in zip(index, lengths, strict=True)
-                if min_tokens <= L <= max_tokens and reviews[i].label == label]
+        pool = [i for i, L, y in zip(index, lengths, labels, strict=True)
+                if min_tokens <= L <= max_tokens and y == label]
         chosen += list(rng.choice(pool, size=min(n // 2 + n % 2 * label, len(pool)), replace=False))
     examples = []
     for i in chosen:

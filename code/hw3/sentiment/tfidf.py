@@ -15,8 +15,6 @@ from typing import ClassVar
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.feature_extraction.text import TfidfTransformer
-from sklearn.linear_model import LogisticRegression
 
 from .. import runs, text
 from . import metrics
@@ -58,6 +56,10 @@ def count_matrix(corpus: text.Corpus, indices: np.ndarray, vocab_size: int) -> s
 
 @runs.trainer(TfidfConfig)
 def train(config: TfidfConfig, run: runs.RunWriter, device) -> None:
+    # training only, so that a render never imports sklearn
+    from sklearn.feature_extraction.text import TfidfTransformer
+    from sklearn.linear_model import LogisticRegression
+
     train_c, test_c = text.corpus("train"), text.corpus("test")
     vocab = train_c.vocab(config.vocab_size)
     vocab.save(run.dir / "vocab.json")

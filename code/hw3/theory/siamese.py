@@ -19,7 +19,6 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.metrics import roc_auc_score, roc_curve
 from torch import nn
 
 from .. import data, plots, runs
@@ -182,6 +181,8 @@ def train_siamese(config: SiameseConfig, run: runs.RunWriter, device) -> None:
             continue
         pairs = idx[verification_pairs(y_test[idx], config.test_pairs, config.seed + 10 + k)]  # (P, 2)
         labels, scores = verification_scores(Z_test, y_test, pairs)
+        from sklearn.metrics import roc_auc_score, roc_curve  # training only: a render never imports sklearn
+
         fpr, tpr, _ = roc_curve(labels, scores)
         run.metrics[f"auc/{group}"] = float(roc_auc_score(labels, scores))
         run.metrics[f"eer/{group}"] = equal_error_rate(fpr, tpr)
