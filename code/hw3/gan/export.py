@@ -71,3 +71,18 @@ def reference_generator(tensors: dict[str, np.ndarray], meta: dict, name: str | 
             state[k] = torch.from_numpy(np.array(tensors[f"{name}/{k}"]))
     G.load_state_dict(state)
     return G.eval()
+
+
+def page_walks(folder=None, steps: int = 9, seed: int = 0) -> dict[str, torch.Tensor]:
+    """What the page shows when one slides along the great circle between two seeded codes: for each
+    exported generator, its digits (steps, 1, 28, 28) in [0, 1]; for the PDF's static version."""
+    from .. import web
+    from .models import to_unit
+    from .sampling import slerp
+    from .train import noise
+
+    tensors, meta = web.read_bundle(folder or utils.project_root() / "web", "generator")
+    z = noise(2, meta["models"][0]["latent_dim"], seed, "cpu")  # (2, latent)
+    codes = slerp(z[0], z[1], torch.linspace(0, 1, steps))  # (steps, latent)
+    with torch.no_grad():
+        return {m["name"]: to_unit(reference_generator(tensors, meta, m["name"])(codes)) for m in meta["models"]}

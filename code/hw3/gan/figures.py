@@ -138,3 +138,12 @@ def study(table, target: dict, floor: dict | None = None):
     b.set(yticks=y, yticklabels=[], xlim=(-0.02, 1.02), xlabel="higher is better")
     b.legend(frameon=False, fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=3)
     return fig
+
+
+def latent_walks(walks: dict[str, torch.Tensor]):
+    """One row per generator: its digits along the same latent path (each (T, 1, 28, 28))."""
+    rows = torch.stack(list(walks.values()))  # (G, T, 1, 28, 28)
+    fig, ax = plots.figure(height=plots.WIDTH * rows.shape[0] / rows.shape[1] * 0.9 + 0.2)
+    _show(ax, mosaic(rows))
+    _row_labels(ax, list(walks))
+    return fig

@@ -10,18 +10,19 @@
     predict   sentiment of new reviews with a stored run (`hw3 predict`)
     figures   the chapter's figures (each takes results, returns a Figure; none trains)
     facts     `chapter()`: everything attention.qmd's prose states, as one `SentimentFacts`
+    export    the chapter's attention GRU for the page (`hw3 export web`), the page's examples
 
 `python -m hw3.sentiment --all` trains (or loads) every run of the chapter.
 """
 
 from __future__ import annotations
 
-from . import analysis, data, facts, figures, metrics, model, predict, study, tfidf, train
+from . import analysis, data, export, facts, figures, metrics, model, predict, study, tfidf, train
 from .facts import SentimentFacts, chapter
 from .model import MAX_LEN_CANDIDATES, MODELS, SentimentConfig
 from .study import final_configs, report_configs, report_runs
 from .tfidf import TfidfConfig
 
 __all__ = ["MAX_LEN_CANDIDATES", "MODELS", "SentimentConfig", "SentimentFacts", "TfidfConfig", "analysis",
-           "chapter", "data", "facts", "figures", "final_configs", "metrics", "model", "predict", "report_configs",
+           "chapter", "data", "export", "facts", "figures", "final_configs", "metrics", "model", "predict", "report_configs",
            "report_runs", "study", "tfidf", "train"]

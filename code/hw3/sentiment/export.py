@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from .. import runs, text, utils
-from .model import SentimentConfig, SentimentGRU, load_model
+from .model import SentimentConfig, SentimentGRU, load_model, predict_proba
 from .study import chosen_max_len
 
 INT8_MIN_SIZE = 4096  # matrices with at least this many entries are stored as int8 (per row)
@@ -86,3 +86,22 @@ def reference_model(tensors: dict[str, np.ndarray], meta: dict) -> tuple[Sentime
                          c["attention_dim"])
     model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in tensors.items()})
     return model.eval(), text.Vocab(list(meta["itos"]))
+
+
+def page_examples(folder=None) -> list:
+    """The example reviews as the page shows them: `analysis.Example`s from the exported model in
+    `folder` (default: the committed web/), for the PDF's static version of the widget."""
+    from .. import web
+    from .analysis import Example
+
+    tensors, meta = web.read_bundle(folder or utils.project_root() / "web", "sentiment")
+    model, vocab = reference_model(tensors, meta)
+    max_len, out = meta["config"]["max_len"], []
+    for ex in meta["examples"]:
+        shown, spans = text.token_spans(ex["text"])
+        spans = spans[:max_len]
+        ids = torch.tensor(vocab.encode([t for t, _, _ in spans]), dtype=torch.int64)
+        probs, weights = predict_proba(model, [ids], "cpu", with_weights=True)
+        end = len(shown) if len(spans) < max_len else spans[-1][2]
+        out.append(Example(ex["review_id"], ex["label"], float(probs[0]), shown, spans, weights[0], end))
+    return out
