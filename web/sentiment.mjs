@@ -50,11 +50,17 @@ class SentimentModel {
     const c = meta.config, H = c.hidden_size, E = c.embedding_dim, A = c.attention_dim;
     Object.assign(this, { meta, maxLen: c.max_len, E, H, A });
     this.stoi = new Map(meta.itos.map((w, i) => [w, i]));
-    const names = Object.keys(tensors).filter((k) => !k.startsWith("head.") && k !== "attention.v.weight");
-    const floats = names.reduce((n, k) => n + tensors[k].data.length + 16, 0) + 12 * H + 2 * A + 64;
+    const inArena = Object.keys(tensors).filter((k) => k.startsWith("gru.") || k.startsWith("attention.W."));
+    const floats = inArena.reduce((n, k) => n + tensors[k].shape.reduce((a, b) => a * b, 1) + 16, 0) + 12 * H + 2 * A + E + 64;
     const arena = (this.arena = new Arena(floats, wasm));
-    const put = (name) => arena.alloc(t(name).length, t(name));
-    this.embedding = put("embedding.weight");
+    const put = (name) => {  // into the arena, int8 rows decoded straight into it
+      const x = tensors[name], v = arena.alloc(x.shape.reduce((a, b) => a * b, 1));
+      if (x.q) for (let r = 0; r < x.shape[0]; r++) x.rowInto(r, v.a, r * x.cols);
+      else v.a.set(x.data);
+      return v;
+    };
+    this.embedding = tensors["embedding.weight"];  // rows decoded when a token is first seen
+    this.x = arena.alloc(E);
     this.layers = [];
     for (let l = 0; l < c.num_layers; l++) {
       this.layers.push({ Wih: put(`gru.weight_ih_l${l}`), Whh: put(`gru.weight_hh_l${l}`), bih: put(`gru.bias_ih_l${l}`),
@@ -80,8 +86,10 @@ class SentimentModel {
   firstGates(id) {
     let g = this.inputGates.get(id);
     if (!g) {
-      const x = { p: this.embedding.p + 4 * id * this.E, a: this.embedding.a.subarray(id * this.E, (id + 1) * this.E) };
-      this.arena.matvec(this.layers[0].Wih, this.E, x, this.layers[0].bih, this.gi);
+      const emb = this.embedding;
+      if (emb.q) emb.rowInto(id, this.x.a);
+      else this.x.a.set(emb.data.subarray(id * this.E, (id + 1) * this.E));
+      this.arena.matvec(this.layers[0].Wih, this.E, this.x, this.layers[0].bih, this.gi);
       g = this.gi.a.slice();
       this.inputGates.set(id, g);
     }
@@ -215,6 +223,7 @@ export async function mount(root, dir = ".") {
   root.replaceChildren(input, buttons, verdict, highlight);
   input.value = examples.length ? examples[0].text : "A moving, beautifully acted film.";
   update();
+  stats.firstPredictMs = stats.lastMs;
   stats.firstMs = performance.now();  // ms since the page started loading
   return { model, input, update, stats };
 }

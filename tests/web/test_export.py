@@ -128,3 +128,34 @@ def test_export_never_trains(quick_env, tmp_path):
     with pytest.raises(Exception, match="spec|complete run|No such file"):
         web.export(tmp_path / "out")
     assert not any(quick_env.rglob("*.safetensors")) if quick_env.exists() else True
+
+
+def test_node_backends_agree_on_the_quick_bundle(fake_runs, tmp_path):
+    """WebAssembly SIMD and plain JavaScript give the same predictions and digits (quick-profile bundle)."""
+    node = shutil.which("node")
+    if not node:
+        pytest.skip("node is not installed")
+    web.export(tmp_path)
+    script = tmp_path / "check.mjs"
+    script.write_text("""
+import * as S from "./sentiment.mjs";
+import * as G from "./generator.mjs";
+const text = "A good film, not boring! The acting was great, great, great. " + "w7 w8 w9 ".repeat(8);
+const out = {};
+for (const wasm of [true, false]) {
+  const m = await S.load(".", { wasm });
+  const p = m.predict(text), q = m.predict(text + " bad");  // the second reuses the first's states
+  const z = Float32Array.from({ length: 100 }, (_, i) => Math.sin(i));
+  const digits = {};
+  for (const name of ["spec", "dcgan"]) digits[name] = Array.from((await G.load(".", name, { wasm })).generate(z));
+  out[m.backend] = { p: p.prob_pos, w: p.weights, q: q.prob_pos, tokens: q.tokens.length, digits };
+}
+console.log(JSON.stringify(out));
+""")
+    out = json.loads(subprocess.run([node, str(script)], cwd=tmp_path, capture_output=True, text=True, check=True).stdout)
+    fast, plain = out["wasm-simd"], out["js"]
+    assert fast["tokens"] == plain["tokens"] == 12 + 24 + 1
+    assert abs(fast["p"] - plain["p"]) < 1e-6 and abs(fast["q"] - plain["q"]) < 1e-6
+    np.testing.assert_allclose(fast["w"], plain["w"], atol=1e-6)
+    for name in ("spec", "dcgan"):
+        np.testing.assert_allclose(fast["digits"][name], plain["digits"][name], atol=1e-5)

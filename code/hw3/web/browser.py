@@ -44,8 +44,11 @@ def run_widget(bundle: Path, model: str, script: str, name: str = "hw3-check.htm
     page.write_text(f"""<!doctype html>
 <html><head><meta charset="utf-8"></head><body>
 <div id="widget"></div><pre id="hw3-result"></pre>
+<script>performance.mark("hw3-weights-start");</script>
 <script src="{model}.weights.js"></script>
+<script>performance.mark("hw3-weights-end");</script>
 <script src="{model}.js"></script>
+<script>performance.mark("hw3-code-end");</script>
 <script>
 hw3web.{model}.mount(document.getElementById("widget")).then((w) => {{
   const value = (function (w) {{ {script} }})(w);

@@ -14,10 +14,14 @@ import { Arena, readContainer } from "./tensors.mjs";
 const BN_EPS = 1e-5;
 const pad16 = (n) => 16 * Math.ceil(n / 16);
 
-// a (rows x cols) matrix in the arena with its columns padded with zeros to a multiple of 16
+// a (rows x cols) matrix (a Float32Array or a container tensor) in the arena, its columns padded with
+// zeros to a multiple of 16; int8 rows are decoded straight into it
 function putPadded(arena, data, rows, cols) {
   const width = pad16(cols), m = arena.alloc(rows * width);
-  for (let r = 0; r < rows; r++) m.a.set(data.subarray(r * cols, (r + 1) * cols), r * width);
+  for (let r = 0; r < rows; r++) {
+    if (data.q) data.rowInto(r, m.a, r * width);
+    else m.a.set((data.data || data).subarray(r * cols, (r + 1) * cols), r * width);
+  }
   return { ...m, cols: width };
 }
 
@@ -44,7 +48,7 @@ function batchNorm(t, prefix) {
 
 class Generator {
   constructor(info, tensors, { wasm = true } = {}) {
-    const t = (k) => tensors[`${info.name}/${k}`].data;
+    const T = (k) => tensors[`${info.name}/${k}`], t = (k) => T(k).data;
     Object.assign(this, { name: info.name, role: info.role, arch: info.arch, fid: info.fid,
                           latentDim: info.latent_dim, C: info.hidden_size });
     const C = this.C, L = this.latentDim, mlp = this.arch === "mlp";
@@ -53,11 +57,11 @@ class Generator {
     const arena = (this.arena = new Arena(floats + 1024, wasm, mlp ? 784 : 49 * C));
     this.z = arena.alloc(pad16(L));
     if (mlp) {
-      this.p = { W1: putPadded(arena, t("net.0.weight"), C, L), b1: arena.alloc(C, t("net.0.bias")),
-                 W2: putPadded(arena, t("net.2.weight"), 784, C), b2: arena.alloc(784, t("net.2.bias")),
+      this.p = { W1: putPadded(arena, T("net.0.weight"), C, L), b1: arena.alloc(C, t("net.0.bias")),
+                 W2: putPadded(arena, T("net.2.weight"), 784, C), b2: arena.alloc(784, t("net.2.bias")),
                  h: arena.alloc(C), x: arena.alloc(784) };
     } else {
-      this.p = { W: putPadded(arena, t("project.0.weight"), 49 * C, L), bn1: batchNorm(t, "project.1"),
+      this.p = { W: putPadded(arena, T("project.0.weight"), 49 * C, L), bn1: batchNorm(t, "project.1"),
                  T1: putTransposedConv(arena, t("net.0.weight"), C, C / 2), bn2: batchNorm(t, "net.1"),
                  T2: putTransposedConv(arena, t("net.3.weight"), C / 2, 1), b2: t("net.3.bias")[0],
                  h: arena.alloc(49 * C), hPos: arena.alloc(49 * C), gPos: arena.alloc(196 * pad16(C / 2)),

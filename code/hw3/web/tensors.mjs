@@ -30,8 +30,9 @@ function halfTable() {
   return HALF;
 }
 
-// {meta, tensors: {name: {shape, data: Float32Array}}}; int8 tensors come multiplied by their row scales.
-// The data is little-endian (as every browser's and Node's typed arrays) and 4-byte aligned.
+// {meta, tensors: {name: tensor}}: a tensor has `shape` and `data` (Float32Array; for an int8 tensor
+// decoded on first use as q * scale, rounded to float32 as numpy does) and, if int8, `q` and `scale`
+// (`rowInto` decodes one row). The data is little-endian (as every engine's typed arrays), 4-byte aligned.
 export function parseContainer(input) {
   const bytes = input.byteOffset % 4 ? input.slice() : input;  // a copy starts at offset 0: aligned views
   const magic = String.fromCharCode(bytes[0], bytes[1], bytes[2], bytes[3]);
@@ -39,32 +40,43 @@ export function parseContainer(input) {
   const size = new DataView(bytes.buffer, bytes.byteOffset).getUint32(4, true);
   const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + size)));
   const base = bytes.byteOffset + 8 + size;
-  const raw = {};
-  for (const [name, e] of Object.entries(header.tensors)) {
+  const view = (e) => {
     const n = e.shape.reduce((a, b) => a * b, 1), at = base + e.offset;
-    let data;
-    if (e.dtype === "f32") data = new Float32Array(bytes.buffer.slice(at, at + 4 * n));
-    else if (e.dtype === "f16") {
-      const half = halfTable(), bits = new Uint16Array(bytes.buffer, at, n);
-      data = new Float32Array(n);
-      for (let i = 0; i < n; i++) data[i] = half[bits[i]];
-    } else if (e.dtype === "i8") data = new Float32Array(new Int8Array(bytes.buffer, at, n));
-    else throw new Error(`unknown dtype ${e.dtype}`);
-    raw[name] = { shape: e.shape, dtype: e.dtype, data };
-  }
+    if (e.dtype === "f32") return new Float32Array(bytes.buffer.slice(at, at + 4 * n));
+    if (e.dtype === "i8") return new Int8Array(bytes.buffer, at, n);
+    if (e.dtype !== "f16") throw new Error(`unknown dtype ${e.dtype}`);
+    const half = halfTable(), bits = new Uint16Array(bytes.buffer, at, n), data = new Float32Array(n);
+    for (let i = 0; i < n; i++) data[i] = half[bits[i]];
+    return data;
+  };
   const tensors = {};
-  for (const [name, t] of Object.entries(raw)) {
+  for (const [name, e] of Object.entries(header.tensors)) {
     if (name.endsWith(":scale")) continue;
-    if (t.dtype === "i8") {
-      const scale = raw[`${name}:scale`].data, cols = t.data.length / t.shape[0];
-      for (let r = 0; r < t.shape[0]; r++) {
-        const s = scale[r];
-        for (let c = r * cols; c < (r + 1) * cols; c++) t.data[c] *= s;  // q * scale, rounded to float32 as in numpy
-      }
-    }
-    tensors[name] = { shape: t.shape, data: t.data };
+    tensors[name] = e.dtype === "i8" ? new Int8Tensor(e.shape, view(e), view(header.tensors[`${name}:scale`]))
+      : { shape: e.shape, data: view(e) };
   }
   return { meta: header.meta, tensors };
+}
+
+class Int8Tensor {
+  constructor(shape, q, scale) {
+    Object.assign(this, { shape, q, scale, cols: q.length / shape[0], decoded: null });
+  }
+
+  // row r decoded into out (a Float32Array of cols numbers, or longer) from position `at`
+  rowInto(r, out, at = 0) {
+    const s = this.scale[r], q = this.q, o = r * this.cols;
+    for (let c = 0; c < this.cols; c++) out[at + c] = q[o + c] * s;
+    return out;
+  }
+
+  get data() {
+    if (!this.decoded) {
+      this.decoded = new Float32Array(this.q.length);
+      for (let r = 0; r < this.shape[0]; r++) this.rowInto(r, this.decoded, r * this.cols);
+    }
+    return this.decoded;
+  }
 }
 
 function scriptBase64(source) {
