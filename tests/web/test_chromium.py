@@ -1,6 +1,14 @@
 """The widgets in headless Chromium, opened from disk (file://) as a reader would: the standalone pages of
 the committed web/ bundle show what the Python models compute for a known review and a known code."""
 
+import functools
+import html
+import json
+import re
+import shutil
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
 import numpy as np
 import pytest
 import torch
@@ -60,3 +68,35 @@ def test_generator_page_shows_the_python_digit():
             image = to_unit(gan_export.reference_generator(tensors, meta, name)(z[:1])).flatten().numpy()
         expected = np.round(255 * (1 - image))  # dark strokes on white
         assert np.abs(np.array(pixels) - expected).max() <= 1, name
+
+
+def test_es_modules_over_http(tmp_path):
+    """Served over HTTP (as the published site), a page imports the ES modules and they fetch() their weights."""
+    for f in BUNDLE.iterdir():
+        if f.suffix == ".mjs" or f.name.endswith(".weights.js"):
+            shutil.copy(f, tmp_path / f.name)
+    (tmp_path / "modules.html").write_text("""<!doctype html><html><body><pre id="out"></pre>
+<script type="module">
+import { load } from "./sentiment.mjs";
+import * as generator from "./generator.mjs";
+const model = await load("."), G = await generator.load(".");
+document.getElementById("out").textContent = JSON.stringify({
+  prob: model.predict("A moving, beautifully acted film.").prob_pos, registered: "hw3webWeights" in globalThis,
+  pixels: Array.from(G.generate(new Float32Array(100)))});
+</script></body></html>""")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        dom = browser.dump_dom(f"http://127.0.0.1:{server.server_port}/modules.html", wait_ms=20_000)
+    finally:
+        server.shutdown()
+    shown = json.loads(html.unescape(re.search(r'<pre id="out">([^<]*)</pre>', dom).group(1)))
+    assert not shown["registered"]  # the weights came by fetch(), not from a classic script
+    tensors, meta = web.read_bundle(BUNDLE, "sentiment")
+    model, vocab = sentiment_export.reference_model(tensors, meta)
+    probs, _ = predict_proba(model, [torch.tensor(vocab.encode(text.tokenize("A moving, beautifully acted film.")))], "cpu")
+    assert abs(shown["prob"] - probs[0]) < 1e-4
+    g_tensors, g_meta = web.read_bundle(BUNDLE, "generator")
+    with torch.no_grad():
+        image = to_unit(gan_export.reference_generator(g_tensors, g_meta)(torch.zeros(1, 100))).flatten().numpy()
+    assert np.abs(np.array(shown["pixels"]) - image).max() < 1e-3

@@ -24,14 +24,17 @@ def find_chromium() -> str | None:
     return next((p for p in map(shutil.which, CANDIDATES) if p), None)
 
 
-def dump_dom(page: Path, timeout: float = 120) -> str:
-    """The DOM of `page` (a local file) after loading it in headless Chromium."""
+def dump_dom(page: Path | str, timeout: float = 120, wait_ms: int = 0) -> str:
+    """The DOM of `page` (a local file, or an http:// URL) after loading it in headless Chromium; with
+    `wait_ms`, after that much virtual time too (for pages that fetch())."""
     exe = find_chromium()
     if not exe:
         raise FileNotFoundError("no Chromium found (apt-get install chromium)")
     with tempfile.TemporaryDirectory() as profile:
+        url = page if str(page).startswith("http") else Path(page).resolve().as_uri()
+        wait = [f"--virtual-time-budget={wait_ms}"] if wait_ms else []
         done = subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                               f"--user-data-dir={profile}", "--dump-dom", Path(page).resolve().as_uri()],
+                               f"--user-data-dir={profile}", *wait, "--dump-dom", url],
                               capture_output=True, text=True, timeout=timeout)
     if done.returncode != 0:
         raise RuntimeError(f"chromium failed ({done.returncode}): {done.stderr[-2000:]}")
