@@ -100,3 +100,13 @@ document.getElementById("out").textContent = JSON.stringify({
     with torch.no_grad():
         image = to_unit(gan_export.reference_generator(g_tensors, g_meta)(torch.zeros(1, 100))).flatten().numpy()
     assert np.abs(np.array(shown["pixels"]) - image).max() < 1e-3
+
+
+@pytest.mark.parametrize("model", ["sentiment", "generator"])
+def test_the_shipped_standalone_pages_work_from_disk(model):
+    dom = browser.dump_dom(BUNDLE / f"{model}.html")
+    assert 'data-ready="1"' in dom and f'<div id="hw3-{model}" class="hw3-{model}">' in dom  # mounted
+    if model == "sentiment":
+        assert re.search(r"P\(positive\) = \d\.\d{4}: (positive|negative)", dom)
+    else:
+        assert dom.count("<canvas") == 3 and "spec (spec" in dom
