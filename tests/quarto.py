@@ -144,6 +144,7 @@ def execute(doc: Document, cwd: Path = ROOT, timeout: int = 900) -> nbformat.Not
                                              f"failed: {res.get('ename')}: {res.get('evalue')}")
                 nb_cell.metadata["inline_results"] = {k: v.get("data", {}).get("text/plain") for k, v in results.items()}
                 nb_cell.metadata["inline_markdown"] = {k: inline_markdown(v.get("data", {})) for k, v in results.items()}
+                nb_cell.metadata["inline_value"] = {k: inline_value(v.get("data", {})) for k, v in results.items()}
     return nb
 
 
@@ -153,6 +154,14 @@ def _user_expressions(client, run_sync, exprs: list[str]) -> dict:
     reply = run_sync(client.async_wait_for_reply)(msg_id)
     got = reply["content"].get("user_expressions", {})
     return {named[k]: v for k, v in got.items()}
+
+
+def inline_value(data: dict) -> str:
+    """An inline value's text as computed: `text/markdown`, else `text/plain` without a str's quotes."""
+    if "text/markdown" in data:
+        return str(data["text/markdown"])
+    text = str(data.get("text/plain", ""))
+    return text[1:-1] if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"" else text
 
 
 def inline_markdown(data: dict) -> str:

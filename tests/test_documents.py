@@ -50,5 +50,5 @@ def test_document_executes_in_quick_profile(path, tmp_path, monkeypatch):
         if cell.kind == "markdown":
             for span, exprs in math_with_inline_values(cell.source):
                 for e in exprs:
-                    md = nb_cell.metadata["inline_markdown"][e]
-                    assert "\\" not in md and md.strip(), f"{path.name}: {e} in {span!r} becomes {md!r} in the Markdown"
+                    md, value = nb_cell.metadata["inline_markdown"][e], nb_cell.metadata["inline_value"][e]
+                    assert md == value, f"{path.name}: {e} = {value!r} in {span!r} becomes {md!r} in the Markdown"

@@ -22,5 +22,5 @@ def test_words():
 def test_tex_numbers_for_math():
     from hw3.fmt import TeX, tex
 
-    assert tex(100) == "100" and tex(0.5) == "0.5" and tex(1.3862944, 2) == "1.39" and tex(60000) == "60{,}000"
+    assert tex(100) == "100" and tex(0.5) == "0.5" and tex(1.3862944, 2) == "1.39" and tex(60000) == "60\\,000"
     assert isinstance(tex(1.0), TeX) and tex(1.39, 2)._repr_markdown_() == "1.39", "inserted unescaped by Quarto"

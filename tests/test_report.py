@@ -102,7 +102,8 @@ def test_provenance_table_matches_the_stored_provenance(committed):
         assert r["commit"] == p["git_commit"][:7]
         assert r["date (UTC)"] == p["date"][:16].replace("T", " ")
         assert r["wall time"] == report.wall_time(p["wall_time_s"])
-        assert r["device"] == (p["device_name"] if p["device"].startswith("cuda") else p["device"].upper())
+        assert r["device"] == (p["device_name"].removeprefix("NVIDIA ") if p["device"].startswith("cuda")
+                               else p["device"].upper())
 
 
 # --- formatting, on known values ---------------------------------------------------------------------

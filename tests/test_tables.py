@@ -37,10 +37,15 @@ def test_no_break_space_keeps_a_value_on_one_line():
 
 def test_widths_share_the_budget_but_never_go_below_the_longest_word():
     header = ["run", "change", "FID"]
-    body = [["theory-regularization/default", "a long explanation of what changed " * 3, "264.6"]]
-    widths = tables.column_widths(header, body, budget=50)
-    assert widths[0] == len("theory-regularization/default") and widths[2] >= len("264.6")
-    assert sum(widths) <= 50 or widths[1] == len("explanation")
+    body = [["theory-regularization/default", "a long explanation of what changed " * 3, "264.6 ± 12.5"]]
+    pad = tables.PAD
+    widths = tables.column_widths(header, body, budget=70)
+    assert widths[0] == len("theory-regularization/default") + pad, "a long word is never cut"
+    assert widths[2] == len("264.6 ± 12.5") + pad, "a short value stays on one line"
+    assert widths[1] > len("explanation") + pad and abs(sum(widths) - 70) <= 1, "the rest goes to the text"
+    narrow = tables.column_widths(header, body, budget=30)
+    assert narrow == [len("theory-regularization/default") + pad, len("explanation") + pad, len("264.6 ± 12.5") + pad]
+    assert tables.column_widths(["a", "b"], [["1", "2"]]) == [tables.MIN_WIDTH + pad] * 2, "a small table: natural"
 
 
 def test_a_markdown_table_is_what_the_cell_shows():

@@ -74,12 +74,13 @@ class TeX(str):
 def tex(x: float, digits: int | None = None) -> TeX:
     """A computed number for inline math: `$2 \\log 2 \\approx `{python} tex(x, 2)`$`.
 
-    Integers as they are (thousands as `60{,}000`), floats with `digits` decimals (or the shortest form,
-    `:g`), negatives with TeX's minus sign."""
+    Integers as they are (thousands with a thin space, `60\\,000`, which MathJax and Pandoc's Typst
+    writer both keep; `{,}` becomes a wide gap in Typst), floats with `digits` decimals (or the shortest
+    form, `:g`)."""
     if isinstance(x, bool) or not isinstance(x, (int, float)) and not hasattr(x, "__float__"):
         raise TypeError(f"tex() formats numbers, not {type(x).__name__}")
     if float(x) == int(float(x)) and digits is None and abs(float(x)) < 1e15:
         text = f"{int(float(x)):,}"
     else:
         text = f"{float(x):,.{digits}f}" if digits is not None else f"{float(x):g}"
-    return TeX(text.replace(",", "{,}"))
+    return TeX(text.replace(",", "\\,"))

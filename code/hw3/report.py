@@ -246,13 +246,14 @@ def date_label(iso: str) -> str:
 
 
 def provenance_table(page: FrontPage | None = None) -> pd.DataFrame:
-    """One row per run shown: experiment/name, what it stands for, date (UTC), device, wall time, commit."""
+    """One row per run shown: experiment/name, what it stands for, date (UTC), device (a GPU's name without
+    its vendor, to keep the table within the PDF's width), wall time, commit."""
     page = page or load()
     rows = []
     for role, r in page.shown():
         p = r.provenance
         rows.append({"run": _id(r), "shown as": role, "date (UTC)": date_label(p.get("date", "")),
-                     "device": device_label(p), "wall time": wall_time(p.get("wall_time_s", math.nan)),
+                     "device": device_label(p).removeprefix("NVIDIA "), "wall time": wall_time(p.get("wall_time_s", math.nan)),
                      "commit": str(p.get("git_commit", "unknown"))[:7]})
     return pd.DataFrame(rows).set_index("run")  # run folders label the rows (tables.show: the first column)
 

@@ -11,8 +11,8 @@ whose HTML would be converted (and escaped) once more for Typst, and whose repr 
   review excerpt or "Dai & Le (2015)" reaches both formats as written, with no HTML entity;
 - the index becomes the first column, its name the column's header (no header row of its own);
 - relative column widths (the dashes under the header: Pandoc's rule for a table wider than 72
-  characters) give every column at least its longest word or number, so nothing runs into its
-  neighbour, and share the rest by content.
+  characters) give every column at least its longest word, short values (numbers, dates) their whole
+  width, so nothing runs into its neighbour, and share the rest by how much each column holds.
 
     tables.show(frame, digits={"ROC AUC": 3, "equal error rate (%)": 1})
 """
@@ -27,8 +27,10 @@ import pandas as pd
 from tabulate import tabulate
 
 MISSING = "–"  # en dash: no value (e.g. a published row without a precision)
-WIDTH_BUDGET = 72  # characters shared out as relative widths (Pandoc's default --columns)
+WIDTH_BUDGET = 90  # characters in a table line of the PDF (A4 text width at the tables' 0.85em)
+SHORT = 20  # values up to this long are never wrapped (numbers, dates, "89.92 ± 0.05%")
 MIN_WIDTH = 4  # no column narrower than this share, whatever it holds
+PAD = 3  # a cell's inset (left and right) and some slack for wide glyphs, in characters
 # Markdown characters that would change a cell's meaning: emphasis, links/citations, math, raw HTML,
 # entities, sub/superscript, the cell separator. Pandoc reads any backslash-escaped punctuation literally.
 _SPECIAL = re.compile(r"([\\`*_\[\]<>$@^~|&#])")
@@ -116,19 +118,27 @@ def _separator(header: list[str], body: list[list[str]], aligns: list[str]) -> s
 
 
 def column_widths(header: list[str], body: list[list[str]], budget: int = WIDTH_BUDGET) -> list[int]:
-    """Relative widths in characters: each column's natural width (its longest cell), cut down, widest
-    first, towards its longest unbreakable word until the table fits `budget`; never below that word."""
+    """Relative widths in characters (Pandoc turns them into percentages of the text width).
+
+    Each column first gets its floor: its header's longest word, and its longest value if that is short
+    (`SHORT`: a number, a date, "89.92 ± 0.05%" stay on one line), else its value's longest word. What is
+    left of `budget` goes to the columns in proportion to how much more their longest cell needs; a table
+    that fits keeps its natural widths."""
     columns = list(zip(header, *body, strict=True)) if body else [(h,) for h in header]
-    natural = [max(MIN_WIDTH, *(len(_unescape(c)) for c in col)) for col in columns]
-    floor = [max(MIN_WIDTH, *(len(w) for c in col for w in _SPACES.split(_unescape(c)))) for col in columns]
-    widths = list(natural)
-    while sum(widths) > budget:
-        room = [w - f for w, f in zip(widths, floor, strict=True)]
-        j = max(range(len(widths)), key=lambda i: (room[i] > 0, widths[i]))
-        if room[j] <= 0:
-            break  # every column at its longest word: the table is as narrow as it can be
-        widths[j] -= 1
-    return widths
+    natural, floor = [], []
+    for col in columns:
+        head, cells = _unescape(col[0]), [_unescape(c) for c in col[1:]]
+        longest = max([len(c) for c in cells] or [0])
+        words = max([len(w) for c in cells for w in _SPACES.split(c)] or [0])
+        natural.append(max(MIN_WIDTH, len(head), longest))
+        floor.append(max(MIN_WIDTH, *(len(w) for w in _SPACES.split(head)), longest if longest <= SHORT else words))
+    natural, floor = [n + PAD for n in natural], [f + PAD for f in floor]  # the cell's inset on both sides
+    if sum(natural) <= budget:
+        return natural
+    spare, wants = budget - sum(floor), [n - f for n, f in zip(natural, floor, strict=True)]
+    if spare <= 0 or not sum(wants):
+        return floor
+    return [f + round(spare * w / sum(wants)) for f, w in zip(floor, wants, strict=True)]
 
 
 def _unescape(text: str) -> str:

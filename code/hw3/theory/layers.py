@@ -72,9 +72,9 @@ def layer_table() -> pd.DataFrame:
     """`layer_comparison()` as the chapter shows it: one parameter count (the module's) with a check
     that it equals the closed form; the output size is the convolution's in both rows of an input."""
     df = layer_comparison()
-    df["= formula"] = df["parameters (module)"] == df["parameters (formula)"]
+    df["matches formula"] = df["parameters (module)"] == df["parameters (formula)"]
     df = df.rename(columns={"parameters (module)": "parameters"})
-    return df[["input", "layer", "parameters", "= formula", "multiply-adds"]].set_index("input")
+    return df[["input", "layer", "parameters", "matches formula", "multiply-adds"]].set_index("input")
 
 
 # --- the models --------------------------------------------------------------------------------------
