@@ -27,6 +27,7 @@ EPILOG = """examples:
   hw3 train sentiment --model attention --resume
   hw3 sample gan --run spec -n 64 --out samples.pt --png samples.png
   hw3 predict --run attention-s0 "A moving, beautifully acted film."
+  hw3 export web --out web                      the page's models (weights and JavaScript), never training
   hw3 reproduce                                 retrain every run of the report, then render it
 """
 
