@@ -67,7 +67,7 @@ def missing() -> list[str]:
     for c in configs():
         c = c.quick() if utils.quick() else c
         path = runs.run_dir(c)
-        if not (path / "config.json").exists() or utils.read_json(path / "config.json") != c.to_dict():
+        if not (path / "config.json").exists() or not runs.same_config(utils.read_json(path / "config.json"), c):
             out.append(f"{c.experiment}/{c.name}")
     return out
 
