@@ -32,13 +32,13 @@ from hw3.sentiment.model import load_model, predict_proba
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--only", help="runs whose name contains this")
+    p.add_argument("--only", nargs="+", help="runs whose name contains one of these")
     p.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     p.add_argument("--cli", metavar="RUN", help="also check `hw3 predict --input` on the test reviews with RUN")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    found = [r for r in runs.list_runs() if r.experiment == "sentiment" and (not args.only or args.only in r.name)]
+    found = [r for r in runs.list_runs() if r.experiment == "sentiment" and (not args.only or any(o in r.name for o in args.only))]
     print(f"{'run':<28}{'stored':>9}{'now':>9}{'max |ΔP|':>10}{'labels changed':>16}{'seconds':>9}")
     mismatched = 0
     for run in found:
