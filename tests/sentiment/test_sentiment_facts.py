@@ -46,6 +46,11 @@ def test_faithfulness_words():
     assert "do not matter more than random ones for every k" in verdict
 
 
+def test_budget_words():
+    assert facts.budget_words(89.6, 90) == "within the 90-minute budget"
+    assert facts.budget_words(93.1, 90) == "over the 90-minute budget"
+
+
 def test_seed_noise_word_is_two_standard_deviations():
     assert facts.seed_noise_word(1.9) == "within" and facts.seed_noise_word(-2.0) == "within"
     assert facts.seed_noise_word(-2.1) == "outside" and facts.seed_noise_word(float("nan")) == "outside"

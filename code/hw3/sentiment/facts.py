@@ -17,7 +17,7 @@ import pandas as pd
 from .. import fmt, runs
 from . import analysis
 from .model import MODELS, SentimentConfig
-from .study import report_runs
+from .study import CPU_BUDGET_MINUTES, report_runs
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,7 @@ class SentimentFacts:
     cpu: list[runs.Run]  # each model retrained on a CPU with the short recipe (study.cpu_configs)
     cpu_gpu: pd.DataFrame  # analysis.cpu_gpu: the CPU run beside the GPU runs, per model
     cpu_minutes: float  # the three CPU runs' wall time together
+    cpu_budget: str  # "within the 90-minute budget" | "over the 90-minute budget"
     cpu_epochs: int
     cpu_noise: dict[str, str]  # per model: "within" | "outside" (two standard deviations of the GPU seeds)
     cpu_gap: dict[str, float]  # per model: CPU test accuracy minus the GPU seeds' mean
@@ -86,6 +87,10 @@ def quartile_gaps(attention: list[float], baseline: list[float]) -> tuple[float,
     gap 'widens' with length."""
     short_gap, long_gap = attention[0] - baseline[0], attention[-1] - baseline[-1]
     return short_gap, long_gap, "widens" if long_gap > short_gap else "does not widen"
+
+
+def budget_words(minutes: float, budget: float) -> str:
+    return f"{'within' if minutes <= budget else 'over'} the {budget:.0f}-minute budget"
 
 
 def seed_noise_word(gap_in_std: float) -> str:
@@ -161,6 +166,7 @@ def from_runs(sweep: list[runs.Run], final: list[runs.Run], tfidf: runs.Run, cpu
         faith_k=k, faith_top=top, faith_random=rand, faith_more=more, faith_verdict=verdict,
         faith_reviews=int(faith["reviews"].iloc[0]), faith_ks=", ".join(map(str, faith.index)),
         cpu=cpu, cpu_gpu=cpu_gpu, cpu_minutes=float(cpu_gpu["cpu_wall_s"].sum() / 60),
+        cpu_budget=budget_words(float(cpu_gpu["cpu_wall_s"].sum() / 60), CPU_BUDGET_MINUTES),
         cpu_epochs=int(cpu_gpu["cpu_epochs"].max()),
         cpu_noise={m: seed_noise_word(g) for m, g in cpu_gpu["gap_in_std"].items()},
         cpu_gap={m: float(r["cpu_test"] - r["gpu_test_mean"]) for m, r in cpu_gpu.iterrows()},

@@ -49,6 +49,7 @@ def final_configs(sweep: list[runs.Run] | None = None) -> list[SentimentConfig]:
 
 
 CPU_EPOCHS = 3  # the CPU recipe: the GPU recipe cut to its first 3 epochs
+CPU_BUDGET_MINUTES = 90  # the three CPU runs together, on two cores
 
 
 def cpu_configs(sweep: list[runs.Run] | None = None) -> list[SentimentConfig]:
