@@ -76,4 +76,4 @@ def test_cpu_gpu_compares_the_cpu_run_with_the_gpu_seeds():
     words = facts.cpu_summary_words(table)
     assert words == "GRU + additive attention -3.00 points (outside two standard deviations of its three GPU seeds)"
     shown = analysis.cpu_gpu_table(table)
-    assert list(shown["device"]) == ["cuda", "cpu"] and list(shown["wall (min)"]) == ["5.0", "30.0"]
+    assert list(shown["device"]) == ["cuda", "CPU, 1 thread"] and list(shown["wall (min)"]) == ["5.0", "30.0"]

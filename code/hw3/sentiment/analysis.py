@@ -263,7 +263,8 @@ def cpu_gpu(cpu: list[runs.Run], final: list[runs.Run]) -> pd.DataFrame:
         gpu_acc = np.array([r.metrics["accuracy"] for r in gpu])
         std = float(gpu_acc.std(ddof=1)) if len(gpu) > 1 else float("nan")
         rows.append({"model": model, "gpu_device": gpu[0].provenance.get("device_name") or gpu[0].provenance["device"],
-                     "cpu_device": c.provenance.get("device_name") or c.provenance["device"],
+                     "cpu_device": f"CPU, {c.provenance.get('torch_threads', 1)} thread"
+                                   + ("s" if c.provenance.get("torch_threads", 1) > 1 else ""),
                      "gpu_wall_s": float(np.mean([r.provenance["wall_time_s"] for r in gpu])),
                      "cpu_wall_s": c.provenance["wall_time_s"], "cpu_epochs": epochs,
                      "gpu_epochs": float(np.mean([r.metrics["epochs_trained"] for r in gpu])),
