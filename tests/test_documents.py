@@ -16,12 +16,19 @@ from quarto import ROOT, execute, find_documents, math_with_inline_values, parse
 DOCS = [p for p in find_documents() if os.environ.get("HW3_DOCS", "") in str(p.relative_to(ROOT))]
 
 
+@pytest.fixture(scope="module")
+def book_results(tmp_path_factory):
+    """One quick-profile results folder for every document, as a render reads one results/: the runs a
+    chapter trains are loaded, not trained again, by the chapters (and the front page) that show them."""
+    return tmp_path_factory.mktemp("results")
+
+
 @needs_data
 @pytest.mark.slow
 @pytest.mark.parametrize("path", DOCS, ids=[str(p.relative_to(ROOT)) for p in DOCS])
-def test_document_executes_in_quick_profile(path, tmp_path, monkeypatch):
+def test_document_executes_in_quick_profile(path, book_results, monkeypatch):
     monkeypatch.setenv("HW3_QUICK", "1")
-    monkeypatch.setenv("HW3_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setenv("HW3_RESULTS", str(book_results))
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     doc = parse(path)
     nb = execute(doc, cwd=ROOT)
