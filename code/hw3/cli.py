@@ -145,7 +145,7 @@ def cmd_reproduce(args) -> None:
     if kept:
         print(f"keeping {len(kept)} runs that were trained on a GPU (--all retrains them too, for hours on a CPU)",
               file=sys.stderr)
-    # An interrupted reproduce goes on where it stopped: the runs it redone stay, the one it was
+    # An interrupted reproduce goes on where it stopped: the runs it already redid stay, the one it was
     # training resumes from its last epoch checkpoint.
     state_path = reproduce_state_path(args.only)
     state = utils.read_json(state_path) if state_path.exists() and not args.restart else None
