@@ -15,7 +15,8 @@ def test_numbers():
 def test_words():
     assert fmt.word(3) == "three" and fmt.word(12) == "12"
     assert fmt.and_list(["a"]) == "a" and fmt.and_list(["a", "b", "c"]) == "a, b and c"
-    assert fmt.italic_list(["x", "y"]) == "*x*, *y*" and fmt.italic_list([], empty="No run") == "No run"
+    assert fmt.name_list(["x", "y"]) == "x, y" and fmt.name_list([], empty="No run") == "No run"
+    assert fmt.italic_list(["x"]) == "x", "plain text: inline output is not parsed as Markdown"
     assert fmt.capitalized("dropout") == "Dropout"
 
 

@@ -48,9 +48,13 @@ def and_list(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def italic_list(names: list[str], empty: str = "none") -> str:
-    """'*a*, *b*' (run names in prose), or `empty`."""
-    return ", ".join(f"*{n}*" for n in names) if names else empty
+def name_list(names: list[str], empty: str = "none") -> str:
+    """'a, b' (run names in prose), or `empty`. Plain text: Quarto inserts an inline value as text, so
+    Markdown in it (`*a*`) would print literally."""
+    return ", ".join(str(n) for n in names) if names else empty
+
+
+italic_list = name_list  # the former name (it returned `*a*, *b*`); gan.facts still calls it
 
 
 def capitalized(text: str) -> str:
