@@ -1,7 +1,7 @@
 """The front page (`index.qmd`): the report's headline results, and where each number comes from.
 
 Nothing is re-derived here: the runs are loaded through each part's own functions
-(`gan.report_configs`, `gan.study.study_table` / `study_target`, `sentiment.final_configs`,
+(`gan.report_configs`, `gan.study.outcome`, `sentiment.final_configs`,
 `sentiment.analysis.summary`, `theory.report_configs`) with `runs.load_or_train`, so the front page shows exactly the runs the chapters
 show. In a real render every run is stored and only loads; in the quick profile (a temporary, empty
 results folder) the tiny versions are trained, about a minute on one core.
@@ -30,9 +30,7 @@ class FrontPage(NamedTuple):
     """Every run the front page shows (and the GAN study's verdict, which picks the best variant)."""
 
     judge: runs.Run  # its metrics["floor"]: real training digits scored like samples
-    spec: runs.Run
-    best: runs.Run  # the study variant with the lowest classifier FID
-    gan_target: dict  # gan.study.study_target of the study
+    gan: gan.study.Outcome  # the study: validation summary, the chosen variant, test summary, target
     final: list[runs.Run]  # every GRU model at its chosen max_len, every seed
     tfidf: runs.Run
     theory: dict[str, runs.Run]  # experiment ("theory-transfer", ...) -> run
@@ -40,11 +38,25 @@ class FrontPage(NamedTuple):
     def shown(self) -> list[tuple[str, runs.Run]]:
         """(what the run stands for on the front page, run), in the order of the headline table."""
         out = [(f"Q1 · {THEORY_TITLES[e]}", r) for e, r in self.theory.items()]
-        out += [("Q2 · judge CNN (real-digit floor)", self.judge), ("Q2 · spec GAN", self.spec),
-                ("Q2 · best study variant", self.best)]
+        out += [("Q2 · judge CNN (real-digit floor)", self.judge)]
+        out += [(f"Q2 · spec GAN, seed {r.config.seed}", r) for r in self.spec_runs]
+        out += [(f"Q2 · chosen variant, seed {r.config.seed}", r) for r in self.best_runs]
         out += [(f"Q3 · {sa.MODEL_LABELS[sa.model_of(r)]}, seed {r.config_dict['seed']}", r) for r in self.final]
         out.append((f"Q3 · {sa.MODEL_LABELS['tfidf']}", self.tfidf))
         return out
+
+
+    @property
+    def spec_runs(self) -> list[runs.Run]:
+        return self.gan.grouped[gan.study.SPEC]
+
+    @property
+    def best_runs(self) -> list[runs.Run]:
+        return self.gan.grouped[self.gan.chosen]
+
+    @property
+    def gan_target(self) -> dict:
+        return self.gan.target
 
 
 THEORY_TITLES = {
@@ -79,11 +91,8 @@ def load(*, device=None) -> FrontPage:
     def of(experiment: str) -> list[runs.Run]:
         return [r for r in loaded if r.experiment == experiment]
 
-    study = of("gan")  # the spec first, then the variants
-    target = gan.study.study_target(gan.study.study_table(study))
-    by_name = {r.name: r for r in study}
     return FrontPage(
-        judge=of("judge")[0], spec=by_name["spec"], best=by_name[target["best"]], gan_target=target,
+        judge=of("judge")[0], gan=gan.study.outcome(of("gan")),
         final=of("sentiment"), tfidf=of("tfidf")[0],
         theory={r.experiment: r for r in loaded if r.experiment.startswith("theory-")},
     )
@@ -165,18 +174,25 @@ def theory_headlines(theory_runs: dict[str, runs.Run]) -> list[Headline]:
 
 
 def gan_headlines(page: FrontPage) -> list[Headline]:
-    """Classifier FID and normalized class entropy of the spec GAN and the best variant, against real digits."""
-    floor = page.judge.metrics["floor"]
+    """Test-reference classifier FID and normalized class entropy of the spec GAN and of the variant chosen
+    on the validation reference (mean ± standard deviation over seeds), against real digits."""
+    floor = page.judge.metrics["floor"]["test"]
     compare = f"real digits: {fid(floor['fid'])} · {floor['class_entropy']:.3f}"
+    test = page.gan.test.set_index("variant")
     out = []
-    for label, r in (("spec GAN", page.spec), (f"best study variant, {page.best.name}", page.best)):
-        c, m = r.config, r.metrics
+    chosen = page.gan.chosen
+    for label, name, rs in (("spec GAN", gan.study.SPEC, page.spec_runs),
+                            (f"chosen variant, {chosen}", chosen, page.best_runs)):
+        c, row = rs[0].config, test.loc[name]
         arch = "MLP" if c.arch == "mlp" else "DCGAN"
+        seeds = len(rs)
         out.append(Headline(
             "Q2 · GAN on MNIST",
-            f"{label} ({arch}, {c.num_epochs} epochs): classifier FID ↓ · normalized class entropy ↑",
-            f"{fid(m['fid'])} · {m['class_entropy']:.3f}", compare,
-            {"fid": m["fid"], "class_entropy": m["class_entropy"]}, (_id(r), _id(page.judge))))
+            f"{label} ({arch}, {c.num_epochs} epochs, {seeds} seed{'s' * (seeds > 1)}): test classifier FID ↓ · "
+            "normalized class entropy ↑",
+            f"{fid(row['fid_mean'])} ± {fid(row['fid_sd'])} · {row['class_entropy_mean']:.3f} ± {row['class_entropy_sd']:.3f}",
+            compare, {"fid": float(row["fid_mean"]), "class_entropy": float(row["class_entropy_mean"])},
+            tuple(_id(r) for r in rs) + (_id(page.judge),)))
     return out
 
 
@@ -290,7 +306,7 @@ class FrontFacts:
     """What index.qmd's prose states: the GAN verdict, the best GRU, and the runs' totals."""
 
     num_variants: int  # GAN study variants (the spec excluded)
-    gan_target: dict  # gan.study.study_target of the study
+    gan_target: dict  # gan.study.target: on the test reference, after the choice on validation
     best_variant: str
     spec_fid: float
     best_fid: float
@@ -331,11 +347,12 @@ def front_facts(page: FrontPage, totals_: dict | None = None) -> FrontFacts:
     gru = summary.drop(index="tfidf", errors="ignore")["accuracy_mean"]
     best_gru = gru.idxmax()
     tfidf_acc = float(summary.loc["tfidf", "accuracy_mean"])
-    spec_fid, best_fid = page.spec.metrics["fid"], page.best.metrics["fid"]
+    target = page.gan_target
     return FrontFacts(
-        num_variants=len(gan.study_configs()) - 1, gan_target=page.gan_target, best_variant=page.best.name,
-        spec_fid=spec_fid, best_fid=best_fid, floor_fid=page.judge.metrics["floor"]["fid"],
-        fid_share=best_fid / spec_fid, gan_verdict="met" if page.gan_target["met"] else "missed",
+        num_variants=len(page.gan.val) - 1, gan_target=target, best_variant=page.gan.chosen,
+        spec_fid=target["spec_fid"], best_fid=target["best_fid"],
+        floor_fid=page.judge.metrics["floor"]["test"]["fid"],
+        fid_share=target["ratio"], gan_verdict="met" if target["met"] else "missed",
         best_gru=GRU_LABELS.get(best_gru, best_gru), best_gru_accuracy=float(gru[best_gru]),
         tfidf_accuracy=tfidf_acc, gru_vs_tfidf="above" if gru[best_gru] > tfidf_acc else "not above",
         attention_vs_baseline=above_or_below(gru["attention"] - gru["baseline"]),

@@ -3,7 +3,9 @@ inputs, resume, the NaN guard, `hw3 sample gan`, and the report's run list. All 
 
 import dataclasses
 import math
+import re
 
+import numpy as np
 import pytest
 import torch
 
@@ -237,30 +239,86 @@ def test_sample_command_unknown_run_is_one_line_error(tmp_path, monkeypatch, cap
 # --- the report's runs -------------------------------------------------------------------------------
 
 
-def test_report_configs_judge_spec_then_one_change_each():
+def test_report_configs_judge_then_every_seed_of_every_variant():
     configs = study.report_configs()
     assert isinstance(configs[0], judge.JudgeConfig)
-    assert configs[1] == models.GANConfig()
+    assert configs[1] == models.GANConfig()  # the spec, seed 0, exactly as specified
     names = [c.name for c in configs[1:]]
     assert len(set(names)) == len(names)
-    spec = configs[1].to_dict()
-    for c in configs[2:]:
-        changed = {k for k, v in c.to_dict().items() if spec[k] != v} - {"name", "num_epochs"}
-        if c.arch == "dcgan":  # the convolutional variants: channels plus at most one more change
-            assert len(changed - {"arch", "hidden_size"}) <= 1, (c.name, changed)
-        else:
-            assert len(changed) == 1, (c.name, changed)
+    table = study.variants()
+    for v in study.VARIANTS:
+        seeds = [c for c in configs[1:] if re.fullmatch(rf"{re.escape(v.name)}(-s\d+)?", c.name)]
+        assert [c.seed for c in seeds] == list(range(v.seeds)), v.name
+        assert all(study.variant_config(v, c.seed) == c for c in seeds)
+        if v.name != study.SPEC:  # every field that differs from the parent is listed, epochs included
+            parent = study.variant_config(table[v.parent], 0).to_dict()
+            mine = study.variant_config(v, 0).to_dict()
+            differs = {k for k in mine if k not in ("name", "seed") and mine[k] != parent[k]}
+            assert differs == set(v.changes), v.name
+            assert all(f"{k} = " in study.change_from_parent(v) for k in differs)
+    assert "num_epochs = 20" in study.change_from_parent(table["dcgan"])
 
 
-def test_study_target_is_computed_from_the_table():
-    import pandas as pd
+class FakeRun:
+    """What the study reads of a run: name, config, metrics per reference, provenance."""
 
-    table = pd.DataFrame({"run": ["spec", "a", "b"], "change": ["", "x", "y"],
-                          "classifier FID": [50.0, 9.0, 20.0], "class entropy": [0.9, 0.99, 0.97]})
-    t = study.study_target(table)
-    assert t["best"] == "a" and t["ratio"] == pytest.approx(0.18) and t["met"]
-    table.loc[1, "class entropy"] = 0.95
-    assert not study.study_target(table)["met"]
+    def __init__(self, config, val_fid, test_fid, entropy=0.99):
+        self.name, self.config = config.name, config
+        m = {"precision": 0.6, "recall": 0.6, "class_entropy": entropy, "confidence": 0.9,
+             "class_counts": [100] * 10, "num_samples": 1000}
+        self.metrics = {"val": {**m, "fid": val_fid}, "test": {**m, "fid": test_fid}, "nn_distance_median": 5.0}
+        self.provenance = {"wall_time_s": 60.0, "device": "cpu"}
+
+
+def fake_study(val_of: dict[str, list[float]], test_of: dict[str, list[float]] | None = None):
+    table = study.variants()
+    test_of = test_of or val_of
+    return [FakeRun(study.variant_config(table[name], s), v, t)
+            for name, vals in val_of.items() for s, (v, t) in enumerate(zip(vals, test_of[name], strict=True))]
+
+
+SPEC5 = [260.0, 270.0, 250.0, 265.0, 255.0]
+
+
+def test_choice_reads_only_the_validation_reference():
+    val = {"spec": SPEC5, "dcgan": [100.0, 104.0, 98.0], "lr5e-4": [160.0, 170.0, 150.0],
+           "dcgan-wide": [60.0]}  # one seed: shown, never chosen
+    out = study.outcome(fake_study(val))
+    assert out.chosen == "dcgan" and out.runner_up == "lr5e-4"
+    # whatever the test reference says, the choice stays
+    upside_down = {"spec": SPEC5, "dcgan": [900.0, 950.0, 990.0], "lr5e-4": [1.0, 2.0, 3.0], "dcgan-wide": [0.5]}
+    out2 = study.outcome(fake_study(val, upside_down))
+    assert out2.chosen == "dcgan" and out2.runner_up == "lr5e-4"
+    assert list(out2.test["variant"]) == ["spec", "dcgan"]  # test metrics only for the spec and the choice
+    assert out2.target["best_fid"] == pytest.approx(np.mean(upside_down["dcgan"]))
+
+
+def test_summary_words_come_from_the_seed_spread():
+    val = {"spec": SPEC5, "dcgan": [100.0, 104.0, 98.0], "lr1e-4": [300.0, 310.0, 305.0],
+           "batch32": [240.0, 290.0, 262.0], "dcgan-wide": [60.0]}
+    s = study.summary(study.group_runs(fake_study(val))).set_index("variant")
+    assert s.loc["dcgan", "fid_vs_spec"] == "better"
+    assert s.loc["lr1e-4", "fid_vs_spec"] == "worse"
+    assert s.loc["batch32", "fid_vs_spec"] == "no clear difference"
+    assert s.loc["dcgan-wide", "fid_vs_spec"] == "not ranked (one seed)"
+    assert s.loc["spec", "seeds"] == 5 and s.loc["dcgan", "fid_sd"] == pytest.approx(np.std([100, 104, 98], ddof=1))
+    shown = study.display_table(s.reset_index())
+    assert shown.loc["dcgan-wide", "vs spec"] == "one seed: not ranked"
+    assert shown.loc["dcgan", "FID"] == "100.7 ± 3.1"
+
+
+def test_target_is_on_the_test_reference_of_the_choice():
+    val = {"spec": SPEC5, "dcgan": [100.0, 104.0, 98.0]}
+    test = {"spec": [250.0] * 5, "dcgan": [45.0, 50.0, 55.0]}
+    t = study.outcome(fake_study(val, test)).target
+    assert t["best"] == "dcgan" and t["ratio"] == pytest.approx(0.2) and t["met"]
+    test["dcgan"] = [55.0, 60.0, 65.0]
+    assert not study.outcome(fake_study(val, test)).target["fid_met"]
+
+
+def test_nothing_to_choose_without_enough_seeds():
+    with pytest.raises(ValueError, match="seeds"):
+        study.outcome(fake_study({"spec": SPEC5, "dcgan": [100.0]}))
 
 
 def test_committed_judge_meets_its_accuracy_bar():

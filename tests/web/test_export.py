@@ -1,5 +1,6 @@
 """hw3.web: the weight container, the classic-script build, and the export in the quick profile."""
 
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -11,6 +12,7 @@ from safetensors.torch import save_file
 
 from hw3 import cli, runs, text, utils, web
 from hw3.gan import export as gan_export
+from hw3.gan import study
 from hw3.gan.models import GANConfig, build_models
 from hw3.sentiment import export as sentiment_export
 from hw3.sentiment.model import DEFAULT_MAX_LEN, SentimentConfig, SentimentGRU
@@ -35,7 +37,7 @@ def store(config: runs.RunConfig, weights: dict[str, dict], metrics: dict) -> ru
 
 
 @pytest.fixture
-def fake_runs(quick_env):
+def fake_runs(quick_env, monkeypatch):
     """The quick profile's attention run, spec GAN and one DCGAN variant (the better one), untrained."""
     torch.manual_seed(0)
     config = SentimentConfig(model="attention", max_len=DEFAULT_MAX_LEN).quick()
@@ -43,15 +45,22 @@ def fake_runs(quick_env):
                       {"accuracy": 0.5, "val_accuracy": 0.5})
     itos = [text.PAD, text.UNK, *WORDS, *(f"w{i}" for i in range(config.vocab_size - 2 - len(WORDS)))]
     text.Vocab(itos).save(sentiment.file("vocab.json"))
+    # the spec (seed 0) and three seeds of dcgan, enough for the study to choose it (lower validation FID)
+    monkeypatch.setattr(study, "VARIANTS", [dataclasses.replace(v, seeds=3) if v.name == "dcgan" else v
+                                            for v in study.VARIANTS])
+    dcgan = study.variants()["dcgan"]
     gans = []
-    for config, fid in ((GANConfig().quick(), 200.0), (GANConfig(name="dcgan", arch="dcgan", hidden_size=64).quick(), 100.0)):
+    for config, fid in ((GANConfig().quick(), 200.0),
+                        *((study.variant_config(dcgan, s).quick(), 100.0 + s) for s in range(3))):
         G, D = build_models(config)
         for m in G.modules():  # BatchNorm statistics that are not the identity
             if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
                 m.running_mean.uniform_(-0.1, 0.1)
                 m.running_var.uniform_(0.5, 2.0)
+        scores = {"fid": fid, "precision": 0.5, "recall": 0.5, "class_entropy": 0.9}
         gans.append(store(config, {"generator": G.state_dict(), "discriminator": D.state_dict()},
-                          {"fid": fid, "precision": 0.5, "recall": 0.5, "class_entropy": 0.9}))
+                          {"val": scores, "test": scores}))
+    gans = gans[:2]  # the page's: the spec and dcgan's seed 0
     return sentiment, gans
 
 
@@ -106,7 +115,7 @@ def test_pick_examples_confident_first_then_mistakes():
 
 def test_export_in_the_quick_profile_is_deterministic(fake_runs, tmp_path):
     sentiment, (spec, dcgan) = fake_runs
-    first = web.export(tmp_path / "a")
+    first = cli.export_web(tmp_path / "a")
     assert cli.main(["export", "web", "--out", str(tmp_path / "b")]) == 0
     for name in first:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
@@ -126,7 +135,7 @@ def test_export_in_the_quick_profile_is_deterministic(fake_runs, tmp_path):
 
 def test_export_never_trains(quick_env, tmp_path):
     with pytest.raises(Exception, match="spec|complete run|No such file"):
-        web.export(tmp_path / "out")
+        cli.export_web(tmp_path / "out")
     assert not any(quick_env.rglob("*.safetensors")) if quick_env.exists() else True
 
 
@@ -135,7 +144,7 @@ def test_node_backends_agree_on_the_quick_bundle(fake_runs, tmp_path):
     node = shutil.which("node")
     if not node:
         pytest.skip("node is not installed")
-    web.export(tmp_path)
+    cli.export_web(tmp_path)
     script = tmp_path / "check.mjs"
     script.write_text("""
 import * as S from "./sentiment.mjs";

@@ -17,9 +17,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", default=None, help="only these run names")
     parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
     parser.add_argument("--resume", action="store_true", help="continue interrupted runs from their checkpoint")
+    parser.add_argument("--rescore", action="store_true",
+                        help="give stored runs today's metrics and stored artefacts from their weights (no training)")
     args = parser.parse_args(argv)
+    if args.rescore:
+        from .rescore import rescore_all
+
+        for name in rescore_all(device=args.device or "cpu"):
+            print(f"rescored {name}", file=sys.stderr)
+        return 0
     if not args.study and args.only is None:
-        parser.error("pass --study or --only NAME ...")
+        parser.error("pass --study, --only NAME ... or --rescore")
     for config in report_configs():
         if args.only is not None and config.name not in args.only:
             continue

@@ -1,4 +1,4 @@
-"""The generators the page decodes: the spec GAN and the study's best variant (lowest classifier FID).
+"""The generators the page decodes: the spec GAN and the study's chosen variant (lowest validation FID).
 
 `web_models()` reads the stored runs (never trains) and returns what `hw3.web.bundle.pack` stores; the
 forward passes that read it are in hw3/web/generator.mjs (eval mode: BatchNorm uses its running
@@ -15,9 +15,9 @@ import torch
 from torch import nn
 
 from .. import runs, utils
+from . import study
 from .models import GANConfig, build_models
 from .sampling import load_generator
-from .study import study_configs, study_table, study_target
 
 INT8_MIN_SIZE = 200_000  # matrices this large are stored as int8 per row (only the DCGAN projections)
 
@@ -28,16 +28,20 @@ def _stored(config: GANConfig) -> runs.Run | None:
 
 
 def page_runs() -> list[runs.Run]:
-    """The spec run and, when study variants with metrics are stored, the best of them (lowest FID)."""
-    stored = [r for r in map(_stored, study_configs()) if r is not None]
-    spec = next((r for r in stored if r.name == "spec"), None)
+    """The spec run (seed 0) and, once the study can choose (`study.choose`, on the validation reference),
+    the chosen variant's seed 0."""
+    stored = [r for r in map(_stored, study.study_configs()) if r is not None]
+    spec = next((r for r in stored if r.name == study.SPEC), None)
     if spec is None:
         raise runs.RunError("no stored spec GAN run (results/gan/spec): train it first (hw3 train gan --name spec)")
-    scored = [r for r in stored if "fid" in r.metrics]
-    if len(scored) < 2 or "fid" not in spec.metrics:
+    scored = [r for r in stored if "val" in r.metrics]
+    if "val" not in spec.metrics:
         return [spec]
-    best = study_target(study_table(scored))["best"]
-    return [spec, next(r for r in scored if r.name == best)]
+    try:
+        chosen = study.choose(study.summary(study.group_runs(scored)))
+    except ValueError:  # no variant has enough seeds yet
+        return [spec]
+    return [spec, next(r for r in scored if r.name == chosen)]
 
 
 def web_models(page: list[runs.Run] | None = None) -> tuple[dict[str, torch.Tensor], dict[str, str], dict]:
@@ -54,9 +58,9 @@ def web_models(page: list[runs.Run] | None = None) -> tuple[dict[str, torch.Tens
             name = f"{run.name}/{k}"
             tensors[name] = v
             dtypes[name] = "i8" if v.dim() >= 2 and v.numel() >= INT8_MIN_SIZE else "f16"
-        models.append({"name": run.name, "role": "spec" if i == 0 else "best variant", "arch": config.arch,
+        models.append({"name": run.name, "role": "spec" if i == 0 else "chosen variant", "arch": config.arch,
                        "latent_dim": config.latent_dim, "hidden_size": config.hidden_size,
-                       "fid": run.metrics.get("fid")})
+                       "fid": run.metrics.get("val", {}).get("fid")})
     return tensors, dtypes, {"kind": "generator", "default": page[0].name, "models": models}
 
 

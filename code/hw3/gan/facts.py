@@ -10,13 +10,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from torch import nn
 
-from .. import data, fmt, runs
-from .models import GANConfig
+from .. import card, compare, fmt, runs
+from . import study
+from .models import GANConfig, build_models
 from .sampling import load_generator, midpoint_norm_ratio
-from .study import report_configs, study_table, study_target
 from .train import bce_saturation
 
 SATURATION_LOGIT = 20.0  # D's logit on a fake it is sure is real, for the BCEWithLogitsLoss example
@@ -29,22 +30,28 @@ class GANFacts:
 
     # the runs and what the figures and tables take
     judge: runs.Run
-    spec: runs.Run
-    best: runs.Run  # the study variant with the lowest classifier FID
-    study: list[runs.Run]  # the spec first, then the variants
-    table: pd.DataFrame  # study.study_table(study)
-    target: dict  # study.study_target(table)
-    generator: nn.Module  # the spec run's generator, eval mode
+    spec: runs.Run  # the spec, seed 0 (figures of one training run)
+    spec_runs: list[runs.Run]  # every seed of the spec
+    best: runs.Run  # the chosen variant, seed 0
+    best_runs: list[runs.Run]
+    study: study.Outcome  # validation summary, choice, test summary, target
+    target: dict  # study.target(...): on the test reference, after the choice
+    generator: nn.Module  # the spec run's generator (seed 0), eval mode
     config: GANConfig  # the spec's
-    metrics: dict  # the spec's judge metrics
-    floor: dict  # the same metrics for real training digits
+    metrics: dict  # the spec's test-reference metrics, mean over seeds (class counts summed)
+    metrics_sd: dict  # their standard deviation over seeds
+    best_metrics: dict
+    best_metrics_sd: dict
+    floor: dict  # the same metrics for real training digits against the test reference
+    floor_val: dict  # ... against the validation reference
     # the model and training
     num_train: int
-    wall_minutes: float
+    spec_seeds: int
+    wall_minutes: float  # mean over the spec's seeds
     device: str
     saturation_logit: float
     saturation: dict  # bce_saturation(): {"sigmoid_bce" | "with_logits": {"loss", "grad"}}
-    last: dict  # the spec's last history row (losses, D outputs, D accuracies)
+    last: dict  # the spec's (seed 0) last history row (losses, D outputs, D accuracies)
     equilibrium_loss_d: float  # 2 log 2: D's loss when it outputs 0.5 everywhere
     equilibrium_loss_g: float  # log 2
     midpoint_norm_ratio: float
@@ -60,13 +67,23 @@ class GANFacts:
     # the study
     smoothing: float  # real label of the smoothed run
     dcgan_channels: dict[str, int]
-    shorter_runs: str  # the runs trained for fewer epochs than the spec, as prose
-    better_runs: str
+    min_seeds: int
+    ranked: list[str]  # variants with at least min_seeds seeds
+    unranked: list[str]
+    better_runs: str  # plain-text lists of variants by their comparison with the spec (validation FID)
     worse_runs: str
+    same_runs: str
     update_story: str  # a sentence, or ""
+    runner_up: str  # the second-lowest mean validation FID, or ""
+    vs_runner_up: str  # the chosen variant's FID compared with the runner-up's: "lower" / "no clear difference"
+    vs_runner_up_interval: str
+    budget: dict  # study.budget(): CPU hours, GPU minutes
+    tradeoff: dict  # per architecture ("mlp", "dcgan"): (min, max) of the variants' mean precision and recall
+    conv_vs_spec: dict  # "precision" / "recall": dcgan's validation value vs the spec's, a compare word
     verdict: str  # "met" | "missed"
     verdict_detail: str  # "(FID met, entropy missed)" when missed, else ""
     tried: str  # what was tried, when the target was missed; else ""
+    card: pd.DataFrame  # the chapter's reproducibility card (hw3.card)
 
 
 # --- words from numbers ------------------------------------------------------------------------------
@@ -101,27 +118,24 @@ def memorization_word(ratio: float) -> str:
     return "farther" if ratio > 1 else "closer"
 
 
-def better_and_worse(fid_of: dict[str, float], spec: str = "spec") -> tuple[list[str], list[str]]:
-    """The variants with a lower classifier FID than the spec, and the others."""
-    better = [r for r in fid_of if r != spec and fid_of[r] < fid_of[spec]]
-    worse = [r for r in fid_of if r != spec and fid_of[r] >= fid_of[spec]]
-    return better, worse
+def by_word(val: pd.DataFrame, word: str) -> list[str]:
+    """The ranked variants whose validation FID compares with the spec's as `word` ("better", "worse",
+    "no clear difference"; from `compare.seeds` in study.summary)."""
+    rows = study.ranked(val)
+    return rows.loc[rows["fid_vs_spec"] == word, "variant"].tolist()
 
 
-def more_updates_help(fid_of: dict[str, float], spec: str = "spec") -> bool:
-    """A larger learning rate and a smaller batch beat the spec, a smaller rate and a larger batch lose."""
-    if not all(k in fid_of for k in UPDATE_RUNS):
-        return False
-    return (fid_of["lr5e-4"] < fid_of[spec] < fid_of["lr1e-4"]
-            and fid_of["batch32"] < fid_of[spec] < fid_of["batch128"])
-
-
-def update_story(helps: bool, spec_epochs: int) -> str:
-    if not helps:
+def update_story(val: pd.DataFrame, spec_epochs: int) -> str:
+    """A sentence when the learning-rate and batch-size runs agree: more updates (a larger rate, a smaller
+    batch) clearly better and fewer clearly worse than the spec; '' otherwise (or while not all are ranked)."""
+    rows = study.ranked(val).set_index("variant")["fid_vs_spec"]
+    if not all(k in rows for k in UPDATE_RUNS):
         return ""
-    return ("The learning-rate and batch-size runs point the same way: a larger learning rate or a smaller "
-            "batch (more updates per epoch) helps, a smaller rate or a larger batch hurts, as expected of a "
-            f"spec GAN that has not converged after its {spec_epochs} epochs.")
+    if (rows["lr5e-4"], rows["batch32"], rows["lr1e-4"], rows["batch128"]) == ("better", "better", "worse", "worse"):
+        return ("The learning-rate and batch-size runs point the same way: a larger learning rate or a smaller "
+                "batch (more updates per epoch) is clearly better, a smaller rate or a larger batch clearly "
+                f"worse, as expected of a spec GAN that has not converged after its {spec_epochs} epochs.")
+    return ""
 
 
 def verdict(met: bool) -> str:
@@ -136,15 +150,15 @@ def verdict_detail(target: dict) -> str:
 
 
 def tried_sentence(target: dict, num_variants: int, num_convolutional: int) -> str:
-    """When the target was missed: what was tried and how close the best variant came; '' when met."""
+    """When the target was missed: what was tried and how close the chosen variant came; '' when met."""
     if target["met"]:
         return ""
-    tried = (f"What was tried is the table itself: {num_variants} single changes to the spec, "
-             f"{num_convolutional} of them convolutional architectures; ")
+    tried = (f"What was tried is the table itself: {num_variants} variants, "
+             f"{num_convolutional} of them convolutional; ")
     if not target["fid_met"]:
-        return tried + (f"the best reaches {target['ratio']:.2f} of the spec's classifier FID, "
-                        f"not {target['fid_ratio']:.2f}.")
-    return tried + (f"the best has class entropy {target['best_entropy']:.3f}, "
+        return tried + (f"the chosen one reaches {target['ratio']:.2f} of the spec's mean classifier FID on the "
+                        f"test digits, not {target['fid_ratio']:.2f}.")
+    return tried + (f"the chosen one has mean class entropy {target['best_entropy']:.3f}, "
                     f"below {target['min_entropy']:.2f}.")
 
 
@@ -153,41 +167,102 @@ def tried_sentence(target: dict, num_variants: int, num_convolutional: int) -> s
 
 def chapter() -> GANFacts:
     """Load (or, outside HW3_NO_TRAIN, train) the chapter's runs and state what gan.qmd says about them."""
-    configs = report_configs()  # the judge, the spec GAN, then the study variants
+    configs = study.report_configs()  # the judge, then each variant's seeds (the spec first)
     judge_run = runs.load_or_train(configs[0])
-    study = [runs.load_or_train(c) for c in configs[1:]]
-    return from_runs(judge_run, study, [c for c in configs[1:] if isinstance(c, GANConfig)])
+    study_runs = [runs.load_or_train(c) for c in configs[1:]]
+    return from_runs(judge_run, study_runs)
 
 
-def from_runs(judge_run: runs.Run, study: list[runs.Run], configs: list[GANConfig]) -> GANFacts:
-    """`GANFacts` of given runs: the judge, the study runs (the spec first) and the study's configs."""
-    spec = study[0]
-    cfg, m, floor = spec.config, spec.metrics, judge_run.metrics["floor"]
-    table = study_table(study)
-    target = study_target(table)
+def pooled(rs: list[runs.Run], split: str = "test") -> tuple[dict, dict]:
+    """Mean and standard deviation over seeds of each judge metric (class counts summed over seeds)."""
+    keys = ("fid", "precision", "recall", "class_entropy", "confidence")
+    mean = {k: float(np.mean([r.metrics[split][k] for r in rs])) for k in keys}
+    sd = {k: float(np.std([r.metrics[split][k] for r in rs], ddof=1)) if len(rs) > 1 else math.nan for k in keys}
+    mean["class_counts"] = np.sum([r.metrics[split]["class_counts"] for r in rs], axis=0).tolist()
+    mean["num_samples"] = rs[0].metrics[split]["num_samples"]
+    mean["nn_distance_median"] = float(np.mean([r.metrics["nn_distance_median"] for r in rs]))
+    return mean, sd
+
+
+def from_runs(judge_run: runs.Run, study_runs: list[runs.Run]) -> GANFacts:
+    """`GANFacts` of given runs: the judge and every stored seed of the study's variants."""
+    out = study.outcome(study_runs)
+    spec_runs, best_runs = out.grouped[study.SPEC], out.grouped[out.chosen]
+    spec = spec_runs[0]
+    cfg, floor = spec.config, judge_run.metrics["floor"]
+    m, m_sd = pooled(spec_runs)
+    bm, bm_sd = pooled(best_runs)
     hi, hi_share, lo, lo_share = class_shares(m["class_counts"])
-    fid_of = dict(zip(table["run"], table["classifier FID"], strict=True))
-    better, worse = better_and_worse(fid_of)
-    dcgan_channels = {c.name: c.hidden_size for c in configs if c.arch == "dcgan"}
+    table = study.variants()
+    dcgan_channels = {v.name: study.variant_config(v, 0, table).hidden_size for v in study.VARIANTS
+                      if study.variant_config(v, 0, table).arch == "dcgan"}
     mem_ratio = m["nn_distance_median"] / floor["nn_distance_median"]
-    shorter = table.loc[table["epochs"] < cfg.num_epochs, "run"].tolist()
+    ranked = study.ranked(out.val)["variant"].tolist()
+    vs = None
+    if out.runner_up:
+        vs = compare.seeds(study.values(best_runs, "fid"), study.values(out.grouped[out.runner_up], "fid"))
     return GANFacts(
-        judge=judge_run, spec=spec, best=next(r for r in study if r.name == target["best"]), study=study,
-        table=table, target=target, generator=load_generator(spec), config=cfg, metrics=m, floor=floor,
-        num_train=len(data.mnist_float(True)[0]),
-        wall_minutes=spec.provenance["wall_time_s"] / 60, device=spec.provenance["device"],
+        judge=judge_run, spec=spec, spec_runs=spec_runs, best=best_runs[0], best_runs=best_runs,
+        study=out, target=out.target, generator=load_generator(spec), config=cfg,
+        metrics=m, metrics_sd=m_sd, best_metrics=bm, best_metrics_sd=bm_sd,
+        floor=floor["test"], floor_val=floor["val"],
+        num_train=spec.metrics["num_train"], spec_seeds=len(spec_runs),
+        wall_minutes=float(np.mean([r.provenance["wall_time_s"] for r in spec_runs])) / 60,
+        device=card_device(spec.provenance),
         saturation_logit=SATURATION_LOGIT, saturation=bce_saturation(SATURATION_LOGIT), last=spec.history[-1],
         equilibrium_loss_d=2 * math.log(2), equilibrium_loss_g=math.log(2),
         midpoint_norm_ratio=midpoint_norm_ratio(latent_dim=cfg.latent_dim),
         most_digit=hi, most_share=hi_share, least_digit=lo, least_share=lo_share,
-        collapse_between=collapse_sentence(m["class_entropy"], floor["class_entropy"], lo_share),
-        coverage_word=coverage_word(m["recall"], floor["recall"]),
+        collapse_between=collapse_sentence(m["class_entropy"], floor["test"]["class_entropy"], lo_share),
+        coverage_word=coverage_word(m["recall"], floor["test"]["recall"]),
         memorization_ratio=mem_ratio, memorization_word=memorization_word(mem_ratio),
-        smoothing=next(c.real_label for c in configs if c.real_label != 1.0),
-        dcgan_channels=dcgan_channels,
-        shorter_runs=fmt.italic_list(shorter, empty="No run"),
-        better_runs=fmt.italic_list(better), worse_runs=fmt.italic_list(worse),
-        update_story=update_story(more_updates_help(fid_of), cfg.num_epochs),
-        verdict=verdict(target["met"]), verdict_detail=verdict_detail(target),
-        tried=tried_sentence(target, len(table) - 1, len(dcgan_channels)),
+        smoothing=next(v.changes["real_label"] for v in study.VARIANTS if "real_label" in v.changes),
+        dcgan_channels=dcgan_channels, min_seeds=study.MIN_SEEDS,
+        ranked=ranked, unranked=[n for n in out.val["variant"] if n not in ranked and n != study.SPEC],
+        better_runs=fmt.and_list(by_word(out.val, "better")) or "none",
+        worse_runs=fmt.and_list(by_word(out.val, "worse")) or "none",
+        same_runs=fmt.and_list(by_word(out.val, "no clear difference")) or "none",
+        update_story=update_story(out.val, cfg.num_epochs),
+        runner_up=out.runner_up or "",
+        vs_runner_up=vs.say(higher="higher", lower="lower") if vs else "",
+        vs_runner_up_interval=vs.interval(digits=1) if vs else "",
+        budget=study.budget(out.grouped),
+        tradeoff=tradeoff_ranges(out.val, table),
+        conv_vs_spec={m: compare.seeds(study.values(out.grouped["dcgan"], m), study.values(spec_runs, m)).word
+                      for m in ("precision", "recall")},
+        verdict=verdict(out.target["met"]), verdict_detail=verdict_detail(out.target),
+        tried=tried_sentence(out.target, len(out.val) - 1, len(dcgan_channels)),
+        card=chapter_card(judge_run, out, best_runs[0]),
     )
+
+
+def chapter_card(judge_run: runs.Run, out: study.Outcome, best: runs.Run) -> pd.DataFrame:
+    G, D = build_models(study.variant_config(study.variants()[study.SPEC]))
+    G_best, _ = build_models(best.config)
+    count = lambda module: sum(p.numel() for p in module.parameters())  # noqa: E731
+    gan_runs = [r for rs in out.grouped.values() for r in rs]
+    spec_seeds = len(out.grouped[study.SPEC])
+    return card.table(
+        [judge_run, *gan_runs], data=card.MNIST,
+        error_bars="± one standard deviation over seeds (ddof 1); comparisons: Welch t 95 % intervals over seeds",
+        seeds=(f"spec: {spec_seeds} seeds; ranked variants: at least {study.MIN_SEEDS}; "
+               f"{len(gan_runs)} GAN runs and 1 judge run"),
+        parameters={"spec G": count(G), "spec D": count(D), f"{best.config.name} G": count(G_best)})
+
+
+def tradeoff_ranges(val: pd.DataFrame, table: dict) -> dict:
+    """{"mlp": {"precision": (lo, hi), "recall": (lo, hi)}, "dcgan": {...}} over the variants' means (spec included)."""
+    arch = {name: study.variant_config(v, 0, table).arch for name, v in table.items()}
+    out = {}
+    for a in ("mlp", "dcgan"):
+        rows = val[val["variant"].map(arch) == a]
+        out[a] = {m: (float(rows[f"{m}_mean"].min()), float(rows[f"{m}_mean"].max())) for m in ("precision", "recall")}
+    return out
+
+
+def card_device(provenance: dict) -> str:
+    """'a CPU (2 threads)' or the GPU's name."""
+    if provenance.get("device") == "cpu":
+        t = provenance.get("torch_threads")
+        return f"a CPU ({t} thread{'s' if t != 1 else ''})" if t else "a CPU"
+    return provenance.get("device_name") or str(provenance.get("device")).upper()

@@ -3,6 +3,7 @@ matplotlib Figure; none of them trains."""
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
@@ -63,7 +64,7 @@ def training_curves(run: Run):
     """Per-epoch losses, mean discriminator outputs, and discriminator accuracy on real and fake."""
     h = run.history_frame()
     fig, axes = plots.figure(1, 3, height=2.6)
-    c = plots.OKABE_ITO
+    c = _palette()
     kw = {"marker": "o" if len(h) <= 10 else None, "lw": 1.4}  # a point per epoch when there are few
     axes[0].plot(h.epoch, h.loss_d, color=c[0], label="D loss", **kw)
     axes[0].plot(h.epoch, h.loss_g, color=c[1], label="G loss", **kw)
@@ -76,7 +77,7 @@ def training_curves(run: Run):
     axes[2].plot(h.epoch, h.acc_fake, color=c[3], label="fake", **kw)
     axes[2].set(title="D accuracy", xlabel="epoch", ylim=(0, 1.02))
     for ax in axes:
-        ax.legend(loc="best", frameon=False)
+        plots.legend_outside(ax, "lower center", ncols=3)
     return fig
 
 
@@ -96,12 +97,14 @@ def class_histogram(counts: dict[str, list[int]]):
     fig, ax = plots.figure(height=2.8)
     width = 0.8 / len(counts)
     digits = np.arange(10)
+    hatches = ["", "//", ".."]  # a second cue besides colour
     for i, (label, c) in enumerate(counts.items()):
         c = np.asarray(c, dtype=float)
-        ax.bar(digits - 0.4 + width * (i + 0.5), c / c.sum(), width, label=label, color=plots.OKABE_ITO[i])
+        ax.bar(digits - 0.4 + width * (i + 0.5), c / c.sum(), width, label=label, color=_palette()[i],
+               hatch=hatches[i % len(hatches)])
     ax.axhline(0.1, color="grey", lw=0.8, ls="--", label="uniform")
     ax.set(xticks=digits, xlabel="predicted digit", ylabel="share of samples")
-    ax.legend(frameon=False, ncols=len(counts) + 1, loc="upper center", bbox_to_anchor=(0.5, 1.15))
+    plots.legend_outside(ax, "upper center", ncols=len(counts) + 1)
     return fig
 
 
@@ -119,24 +122,67 @@ def nearest_neighbours(nn: dict[str, torch.Tensor]):
     return fig
 
 
-def study(table, target: dict, floor: dict | None = None):
-    """Left: classifier FID per run (log scale) with the target; right: precision, recall, class entropy."""
-    t = table.iloc[::-1]  # first row on top
-    y = np.arange(len(t))
-    fig, (a, b) = plots.figure(1, 2, height=0.32 * len(t) + 1.3)
-    colors = [plots.OKABE_ITO[1] if r == "spec" else plots.OKABE_ITO[0] for r in t["run"]]
-    a.barh(y, t["classifier FID"], color=colors)
-    a.axvline(target["spec_fid"] * target["fid_ratio"], color=plots.OKABE_ITO[3], ls="--",
-              label=f"target (spec / {round(1 / target['fid_ratio'])})")
-    if floor:
-        a.axvline(floor["fid"], color="grey", ls=":", label="real floor")
-    a.set(xscale="log", yticks=y, yticklabels=t["run"], xlabel="classifier FID (log, lower is better)")
-    a.legend(frameon=False, fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2)
-    for j, (col, marker) in enumerate((("precision", "o"), ("recall", "s"), ("class entropy", "D"))):
-        b.scatter(t[col], y, marker=marker, color=plots.OKABE_ITO[j + 2], label=col, zorder=3)
-    b.axvline(target["min_entropy"], color=plots.OKABE_ITO[3], ls="--", lw=0.8)
-    b.set(yticks=y, yticklabels=[], xlim=(-0.02, 1.02), xlabel="higher is better")
-    b.legend(frameon=False, fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=3)
+def _palette() -> list[str]:
+    """The current style's colour cycle (light or dark rendering)."""
+    return plt.rcParams["axes.prop_cycle"].by_key()["color"]
+
+
+def _variant_style(name: str, round_: str) -> tuple[str, str]:
+    """(colour, marker) of a variant: the spec, the planned round, the follow-up round."""
+    c = _palette()
+    return {"spec": (c[1], "D"), "planned": (c[0], "o")}.get(round_, (c[2], "s")) if name != "spec" else (c[1], "D")
+
+
+def study(grouped: dict, val, target: dict, floor_val: dict, min_seeds: int):
+    """Validation FID (log scale) and class entropy of every seed of every variant (one dot per seed, a bar
+    at the mean); hollow markers: fewer than `min_seeds` seeds (not ranked)."""
+
+    v = val.iloc[::-1]  # the spec on top
+    y = np.arange(len(v))
+    fig, (a, b) = plots.figure(1, 2, height=0.3 * len(v) + 1.5, gridspec_kw={"width_ratios": [3, 2]})
+    for yi, (_, row) in zip(y, v.iterrows(), strict=True):
+        color, marker = _variant_style(row["variant"], row["round"])
+        rs = grouped[row["variant"]]
+        hollow = row["seeds"] < min_seeds and row["variant"] != "spec"
+        face = "none" if hollow else color
+        for ax, key in ((a, "fid"), (b, "class_entropy")):
+            x = [r.metrics["val"][key] for r in rs]
+            ax.scatter(x, [yi] * len(x), marker=marker, facecolors=face, edgecolors=color, s=28, zorder=3)
+            ax.plot([np.mean(x)] * 2, [yi - 0.3, yi + 0.3], color=color, lw=1.6)
+    a.axvline(floor_val["fid"], color="grey", ls=":", lw=1)
+    a.set(xscale="log", yticks=y, yticklabels=v["variant"], xlabel="validation classifier FID (log; lower is better)")
+    a.text(floor_val["fid"], len(v) - 0.4, " real digits", color="grey", fontsize=8, va="bottom")
+    b.axvline(target["min_entropy"], color="grey", ls="--", lw=1)
+    b.set(yticks=y, yticklabels=[], xlabel="normalized class entropy (higher is better)")
+    b.text(target["min_entropy"], len(v) - 0.4, f" {target['min_entropy']:g}", color="grey", fontsize=8, va="bottom")
+    for ax in (a, b):
+        ax.set_ylim(-0.6, len(v) - 0.2)
+    return fig
+
+
+def tradeoff(grouped: dict, val, floor_val: dict, min_seeds: int):
+    """Precision (fidelity) against recall (coverage) on the validation reference, one point per seed;
+    each variant's name at its mean; hollow markers: fewer than `min_seeds` seeds."""
+
+    fig, ax = plots.figure(height=4.2)
+    for _, row in val.iterrows():
+        color, marker = _variant_style(row["variant"], row["round"])
+        rs = grouped[row["variant"]]
+        hollow = row["seeds"] < min_seeds and row["variant"] != "spec"
+        p = [r.metrics["val"]["precision"] for r in rs]
+        rc = [r.metrics["val"]["recall"] for r in rs]
+        ax.scatter(rc, p, marker=marker, facecolors="none" if hollow else color, edgecolors=color, s=26, zorder=3)
+        ax.annotate(row["variant"], (np.mean(rc), np.mean(p)), fontsize=7, xytext=(4, 3), textcoords="offset points",
+                    color=plt.rcParams["text.color"])
+    ax.scatter([floor_val["recall"]], [floor_val["precision"]], marker="*", s=90, color="grey", zorder=3)
+    ax.annotate("real digits", (floor_val["recall"], floor_val["precision"]), fontsize=8, xytext=(-4, 5),
+                textcoords="offset points", ha="right", color="grey")
+    ax.set(xlabel="recall (coverage of real digits)", ylabel="precision (samples on the real manifold)",
+           xlim=(0, 1.02), ylim=(0, 1.02))
+    c = _palette()
+    handles = [plt.Line2D([], [], ls="", marker=m, color=col, label=lab)
+               for lab, col, m in (("spec", c[1], "D"), ("planned round", c[0], "o"), ("follow-up round", c[2], "s"))]
+    ax.legend(handles=handles, loc="lower left", frameon=False, fontsize=8)
     return fig
 
 

@@ -1,8 +1,10 @@
 """The judge: a small MNIST classifier whose penultimate layer is the feature space for GAN metrics.
 
-Its config, network and training; the metrics computed with it are in `metrics`. The judge run also
-stores the "real floor": the same metrics for 10,000 training digits against the test set, what a
-perfect generator would score.
+Its config, network and training; the metrics computed with it are in `metrics`. The judge trains for
+a fixed number of epochs on the 60,000 training digits (no early stopping; the test accuracy it logs
+chooses nothing). The judge run also stores the "real floor": the same metrics for 10,000 real training
+digits against each reference (validation: other training digits; test), what a perfect generator
+would score.
 """
 
 from __future__ import annotations
@@ -125,12 +127,19 @@ def load_judge(name: str = "judge", device="cpu") -> JudgeCNN:
 
 
 def real_floor(judge: JudgeCNN, config: JudgeConfig, device) -> dict:
-    """The metrics of `num_floor` random training digits against the test set: what a perfect generator scores."""
+    """What a perfect generator scores: the metrics of `num_floor` real training digits against each split's
+    reference ("val": other training digits, disjoint from the val reference; "test": the test digits),
+    and the median distance from a test digit to its nearest training digit (the memorization reference)."""
     X_train, _ = data.mnist_float(True)
     X_test, _ = data.mnist_float(False)
     g = torch.Generator().manual_seed(config.seed)
-    idx = torch.randperm(len(X_train), generator=g)[: config.num_floor]
-    ref = metrics.reference(judge, num=config.num_floor, k=config.k)
-    floor = metrics.image_metrics(judge, X_train[idx], ref, k=config.k)
+    test_idx = torch.randperm(len(X_train), generator=g)[: config.num_floor]
+    val_perm = torch.randperm(len(X_train), generator=torch.Generator().manual_seed(metrics.VAL_SEED))
+    val_idx = val_perm[config.num_floor : 2 * config.num_floor]  # after the val reference's digits
+    floor = {}
+    for split, idx in (("val", val_idx), ("test", test_idx)):
+        ref = metrics.reference(judge, num=config.num_floor, k=config.k, split=split)
+        floor[split] = metrics.image_metrics(judge, X_train[idx], ref, k=config.k)
     floor["nn_distance_median"] = metrics.nn_distance_median(X_test[: config.num_nn], device)  # test -> train
+    floor["num_train"] = len(X_train)
     return floor

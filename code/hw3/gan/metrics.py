@@ -105,17 +105,35 @@ def nearest_neighbours(queries: torch.Tensor, pool: torch.Tensor, chunk: int = 5
 
 # --- metrics on images -------------------------------------------------------------------------------
 
+VAL_SEED = 20_240  # fixes which training digits form the selection reference
+SPLITS = ("val", "test")
+
+
 @dataclass
 class Reference:
-    """Judge features of the real reference set (the test digits) that samples are compared with."""
+    """Judge features of a real reference set that samples are compared with."""
 
     features: torch.Tensor  # (M, F)
     radii: torch.Tensor  # (M,) k-NN radii within the reference set
 
 
-def reference(judge: nn.Module, num: int = 10_000, k: int = 3) -> Reference:
-    X_test, _ = data.mnist_float(False)
-    _, feats = predict(judge, X_test[:num])
+def reference_images(split: str, num: int = 10_000) -> torch.Tensor:
+    """The real digits a split's metrics compare with, (num, 1, 28, 28) in [0, 1].
+
+    "val": `num` training digits in a fixed random order (seed VAL_SEED): every choice between GANs is
+    made on these, so the test digits stay unseen until the chosen variant is scored once. "test": the
+    first `num` test digits."""
+    if split == "val":
+        X, _ = data.mnist_float(True)
+        idx = torch.randperm(len(X), generator=torch.Generator().manual_seed(VAL_SEED))[:num]
+        return X[idx]
+    if split == "test":
+        return data.mnist_float(False)[0][:num]
+    raise ValueError(f"unknown split {split!r} (expected one of {SPLITS})")
+
+
+def reference(judge: nn.Module, num: int = 10_000, k: int = 3, split: str = "test") -> Reference:
+    _, feats = predict(judge, reference_images(split, num))
     return Reference(feats, knn_radii(feats, k))
 
 

@@ -36,9 +36,13 @@ class GANConfig(runs.RunConfig):
     batch_size: int = 64
     num_epochs: int = 50
     real_label: float = 1.0  # D's target for real images; 0.9 = one-sided label smoothing
+    lr_d: float = 0.0  # D's learning rate when it differs from G's (two time-scale rule); 0 = lr
+    ema: float = 0.0  # decay of an exponential moving average of G's weights, sampled instead of G; 0 = off
+    loss: str = "bce"  # "bce": the non-saturating GAN loss; "hinge": the hinge loss (Lim & Ye 2017)
+    spectral_norm: bool = False  # spectral normalization of D's layers (Miyato et al. 2018)
     train_subset: int = 0  # 0 = all 60,000 training digits
     num_grid: int = 64  # size of the fixed noise batch whose images are kept as progress grids
-    num_eval: int = 10_000  # generated digits scored by the judge (against as many test digits)
+    num_eval: int = 10_000  # generated digits scored by the judge (against as many real digits)
     judge: str = "judge"  # judge run used for the metrics; "" skips evaluation
 
     def quick(self):
@@ -113,10 +117,16 @@ class DCGANDiscriminator(nn.Module):
 
 def build_models(config: GANConfig) -> tuple[nn.Module, nn.Module]:
     if config.arch == "mlp":
-        return MLPGenerator(config.latent_dim, config.hidden_size), MLPDiscriminator(config.hidden_size)
-    if config.arch == "dcgan":
-        return DCGANGenerator(config.latent_dim, config.hidden_size), DCGANDiscriminator(config.hidden_size)
-    raise ValueError(f"unknown arch {config.arch!r} (expected 'mlp' or 'dcgan')")
+        G, D = MLPGenerator(config.latent_dim, config.hidden_size), MLPDiscriminator(config.hidden_size)
+    elif config.arch == "dcgan":
+        G, D = DCGANGenerator(config.latent_dim, config.hidden_size), DCGANDiscriminator(config.hidden_size)
+    else:
+        raise ValueError(f"unknown arch {config.arch!r} (expected 'mlp' or 'dcgan')")
+    if config.spectral_norm:
+        for name, layer in list(D.net.named_children()):
+            if isinstance(layer, (nn.Linear, nn.Conv2d)):
+                D.net.register_module(name, nn.utils.parametrizations.spectral_norm(layer))
+    return G, D
 
 
 def to_unit(images: torch.Tensor) -> torch.Tensor:

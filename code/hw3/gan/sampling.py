@@ -1,5 +1,5 @@
 """Using a stored GAN: load its generator, sample, interpolate in latent space (lerp and slerp,
-Shoemake 1985; White 2016 for GAN latents), find the nearest training digits, write samples to a file."""
+Shoemake 1985; White 2016 for GAN latents), read its stored nearest training digits, write samples to a file."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import data, runs, utils
-from .metrics import nearest_neighbours
+from .. import runs, utils
 from .models import IMAGE_SHAPE, GANConfig, build_models
 from .train import generate, noise
 
@@ -65,12 +64,10 @@ def interpolations(G: nn.Module, num_pairs: int = 4, steps: int = 10, seed: int 
     return out
 
 
-def nearest_training(G: nn.Module, n: int = 8, seed: int = 0) -> dict[str, torch.Tensor]:
-    """n generated digits, their nearest training digits (pixel space) and the distances."""
-    samples = sample(G, n, seed)  # (n, 1, 28, 28)
-    X_train, _ = data.mnist_float(True)
-    dist, idx = nearest_neighbours(samples, X_train)
-    return {"samples": samples, "neighbours": X_train[idx], "distances": dist}
+def stored_nearest(run: runs.Run) -> dict[str, torch.Tensor]:
+    """The run's generated digits, their nearest training digits (pixel space) and the distances, as stored
+    at training time (`train.nearest_training`): showing them needs no data set."""
+    return run.load_tensors("nearest")
 
 
 def sample_to_file(run_name: str, n: int, out: Path, seed: int = 0, png: Path | None = None,

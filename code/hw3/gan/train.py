@@ -14,6 +14,7 @@ scored by the judge (`judge`, `metrics`).
 
 from __future__ import annotations
 
+import copy
 import time
 
 import torch
@@ -33,39 +34,56 @@ def training_images(config: GANConfig, device) -> torch.Tensor:
     return (X * 2 - 1).to(device)
 
 
-def make_optimizer(module: nn.Module, config: GANConfig, device: torch.device) -> torch.optim.Adam:
+def make_optimizer(module: nn.Module, config: GANConfig, device: torch.device, lr: float | None = None):
     # the fused kernel updates every parameter in one call: fewer tiny ops per step on CPU and GPU
     fused = device.type in ("cpu", "cuda")
-    return torch.optim.Adam(module.parameters(), lr=config.lr, betas=tuple(config.betas), fused=fused)
+    return torch.optim.Adam(module.parameters(), lr=lr or config.lr, betas=tuple(config.betas), fused=fused)
 
 
-def discriminator_step(D, opt_d, x_real: torch.Tensor, x_fake: torch.Tensor, real_label: float = 1.0):
+def discriminator_step(D, opt_d, x_real: torch.Tensor, x_fake: torch.Tensor, real_label: float = 1.0,
+                       loss_kind: str = "bce"):
     """(1) update D: real -> real_label, fake -> 0. Returns the loss and the logits (2b,) [real; fake].
 
     One forward pass over both halves (D has no BatchNorm); the loss is the sum of the two halves'
-    means, exactly as with two separate BCE terms."""
+    means, exactly as with two separate BCE terms. The hinge loss (Lim & Ye 2017) is
+    mean(relu(1 - D(x))) + mean(relu(1 + D(G(z))))."""
     b = len(x_real)
     logits = D(torch.cat([x_real, x_fake.detach()]))  # (2b,)
-    target = torch.cat([torch.full((b,), real_label, device=logits.device), torch.zeros(b, device=logits.device)])
-    loss = F.binary_cross_entropy_with_logits(logits, target, reduction="sum") / b
+    if loss_kind == "hinge":
+        loss = F.relu(1 - logits[:b]).mean() + F.relu(1 + logits[b:]).mean()
+    else:
+        target = torch.cat([torch.full((b,), real_label, device=logits.device), torch.zeros(b, device=logits.device)])
+        loss = F.binary_cross_entropy_with_logits(logits, target, reduction="sum") / b
     opt_d.zero_grad(set_to_none=True)
     loss.backward()
     opt_d.step()
     return loss.detach(), logits.detach()
 
 
-def generator_step(D, opt_g, x_fake: torch.Tensor) -> torch.Tensor:
-    """(2) update G with the non-saturating loss -log D(G(z)), through the just-updated D."""
+def generator_step(D, opt_g, x_fake: torch.Tensor, loss_kind: str = "bce") -> torch.Tensor:
+    """(2) update G through the just-updated D: the non-saturating loss -log D(G(z)) (hinge: -D(G(z)))."""
     logits = D(x_fake)  # (b,)
-    loss = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+    if loss_kind == "hinge":
+        loss = -logits.mean()
+    else:
+        loss = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
     opt_g.zero_grad(set_to_none=True)
     loss.backward()  # D's gradients from this pass are discarded by the next zero_grad of opt_d
     opt_g.step()
     return loss.detach()
 
 
-def train_epoch(G, D, opt_g, opt_d, X: torch.Tensor, config: GANConfig, epoch: int = 0) -> dict:
-    """One pass over X in random order: (1) update D on real and fake, (2) update G."""
+@torch.no_grad()
+def update_ema(G_ema: nn.Module, G: nn.Module, decay: float) -> None:
+    """G_ema <- decay G_ema + (1 - decay) G for the weights; BatchNorm statistics are copied."""
+    torch._foreach_lerp_(list(G_ema.parameters()), list(G.parameters()), 1 - decay)
+    for b_ema, b in zip(G_ema.buffers(), G.buffers(), strict=True):
+        b_ema.copy_(b)
+
+
+def train_epoch(G, D, opt_g, opt_d, X: torch.Tensor, config: GANConfig, epoch: int = 0,
+                G_ema: nn.Module | None = None) -> dict:
+    """One pass over X in random order: (1) update D on real and fake, (2) update G (and its average)."""
     device = X.device
     n, B = len(X), config.batch_size
     # running sums on the device (no per-step sync): D loss, G loss, D(x), D(G(z)), D right on real, on fake
@@ -77,8 +95,10 @@ def train_epoch(G, D, opt_g, opt_d, X: torch.Tensor, config: GANConfig, epoch: i
         b = len(x_real)
         z = torch.randn(b, config.latent_dim, device=device)  # (b, latent)
         x_fake = G(z)  # (b, 1, 28, 28)
-        loss_d, logits = discriminator_step(D, opt_d, x_real, x_fake, config.real_label)
-        loss_g = generator_step(D, opt_g, x_fake)
+        loss_d, logits = discriminator_step(D, opt_d, x_real, x_fake, config.real_label, config.loss)
+        loss_g = generator_step(D, opt_g, x_fake, config.loss)
+        if G_ema is not None:
+            update_ema(G_ema, G, config.ema)
         with torch.no_grad():
             real_l, fake_l = logits[:b], logits[b:]
             sums += torch.stack([loss_d * b, loss_g * b, torch.sigmoid(real_l).sum(), torch.sigmoid(fake_l).sum(),
@@ -121,13 +141,16 @@ def training_threads(config: GANConfig, device: torch.device) -> int | None:
 def _train_gan(config: GANConfig, run: runs.RunWriter, device: torch.device) -> None:
     X = training_images(config, device)
     G, D = (m.to(device) for m in build_models(config))
-    opt_g, opt_d = make_optimizer(G, config, device), make_optimizer(D, config, device)
+    opt_g, opt_d = make_optimizer(G, config, device), make_optimizer(D, config, device, config.lr_d or None)
+    G_ema = copy.deepcopy(G).requires_grad_(False) if config.ema else None
     fixed_z = noise(config.num_grid, config.latent_dim, config.seed + 1000, device)
     grids: dict[str, torch.Tensor] = {}
     start = 1
     if ck := run.load_checkpoint():
         G.load_state_dict(ck["generator"])
         D.load_state_dict(ck["discriminator"])
+        if G_ema is not None:
+            G_ema.load_state_dict(ck["generator_ema"])
         opt_g.load_state_dict(ck["opt_g"])
         opt_d.load_state_dict(ck["opt_d"])
         grids = dict(ck["grids"])
@@ -136,30 +159,50 @@ def _train_gan(config: GANConfig, run: runs.RunWriter, device: torch.device) -> 
     keep = set(config.progress_epochs())
     for epoch in range(start, config.num_epochs + 1):
         t0 = time.perf_counter()
-        stats = train_epoch(G, D, opt_g, opt_d, X, config, epoch)
+        stats = train_epoch(G, D, opt_g, opt_d, X, config, epoch, G_ema)
         runs.check_finite(epoch, loss_d=stats["loss_d"], loss_g=stats["loss_g"])
         run.log_epoch(epoch, **stats, time_s=time.perf_counter() - t0)
+        sampler = G_ema if G_ema is not None else G  # what the run's samples come from
         if epoch in keep:
-            grids[f"epoch_{epoch}"] = generate(G, fixed_z)  # (num_grid, 1, 28, 28)
+            grids[f"epoch_{epoch}"] = generate(sampler, fixed_z)  # (num_grid, 1, 28, 28)
+        extra = {"generator_ema": G_ema.state_dict()} if G_ema is not None else {}
         run.save_checkpoint(epoch, generator=G.state_dict(), discriminator=D.state_dict(),
-                            opt_g=opt_g.state_dict(), opt_d=opt_d.state_dict(), grids=grids)
+                            opt_g=opt_g.state_dict(), opt_d=opt_d.state_dict(), grids=grids, **extra)
 
-    run.save_weights("generator", G)
+    sampler = G_ema if G_ema is not None else G
+    run.save_weights("generator", sampler)  # with `ema`, the averaged weights: what is sampled and scored
     run.save_weights("discriminator", D)
     run.save_tensors("progress", {"noise": fixed_z, **grids})
     if config.judge:
-        run.metrics.update(evaluate(G, config, device))
+        run.metrics.update(evaluate(sampler, config, device))
+        run.save_tensors("nearest", nearest_training(sampler, config, device))
+
+
+NUM_NEAREST, NEAREST_SEED = 8, 5  # generated digits stored with their nearest training digits (the chapter's figure)
 
 
 def evaluate(G: nn.Module, config: GANConfig, device) -> dict:
-    """Judge metrics of `num_eval` generated digits against as many test digits, plus the memorization check."""
+    """Judge metrics of `num_eval` generated digits against each reference: "val" (training digits, on which
+    every choice between GANs is made) and "test" (scored for the record; chosen-on never). Plus the
+    memorization check and the training-set size, so that the chapter needs no data to show them."""
     judge_cnn = judge.load_judge(config.judge, device)
     images = generate(G, noise(config.num_eval, config.latent_dim, config.seed + 2000, device))
-    ref = metrics.reference(judge_cnn, num=config.num_eval)
-    scores = metrics.image_metrics(judge_cnn, images, ref)
+    scores = {split: metrics.image_metrics(judge_cnn, images, metrics.reference(judge_cnn, config.num_eval, split=split))
+              for split in metrics.SPLITS}
     num_nn = min(1000, config.num_eval)
     scores["nn_distance_median"] = metrics.nn_distance_median(images[:num_nn], device)
+    scores["num_train"] = len(data.mnist_float(True)[0]) if not config.train_subset else config.train_subset
     return scores
+
+
+def nearest_training(G: nn.Module, config: GANConfig, device, n: int = NUM_NEAREST,
+                     seed: int = NEAREST_SEED) -> dict[str, torch.Tensor]:
+    """n generated digits (latent codes from `seed`), their nearest training digits in pixel space and the
+    distances: stored with the run, shown by the chapter without reading MNIST."""
+    samples = generate(G, noise(n, config.latent_dim, seed, device))  # (n, 1, 28, 28)
+    X_train, _ = data.mnist_float(True)
+    dist, idx = metrics.nearest_neighbours(samples, X_train)
+    return {"samples": samples, "neighbours": X_train[idx], "distances": dist, "index": idx}
 
 
 def bce_saturation(logit: float = 20.0) -> dict:
