@@ -1,7 +1,10 @@
-"""The `hw3` command: help with examples, usage errors exit 2, errors print one line (no traceback)."""
+"""The `hw3` command: help with examples, usage errors exit 2, errors print one line (no traceback),
+--resume, --only, HW3_DEBUG, and a start-up that loads no PyTorch."""
 
+import json
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 
@@ -10,6 +13,7 @@ from hw3 import cli
 from conftest import needs_data
 
 cli.experiment_modules()  # registers every experiment's config
+
 
 def hw3(*args, env=None):
     return subprocess.run([sys.executable, "-m", "hw3.cli", *args], capture_output=True, text=True, env=env)
@@ -102,7 +106,7 @@ def test_reproduce_resumes_an_interrupted_run_instead_of_discarding_it(quick_env
     monkeypatch.setattr(cli.runs, "train_run", lambda c, **kw: calls.append((c.name, kw)))
     monkeypatch.setattr(cli.runs, "load_or_train", lambda c, **kw: pytest.fail("the partial run was not resumed"))
     assert cli.main(["reproduce", "--only", "theory-activations", "--no-render"]) == 0
-    assert calls == [(config.name, {"resume": True, "device": cli.utils.get_device(None)})]
+    assert calls == [(config.name, {"resume": True, "retrain": False, "device": cli.utils.get_device(None)})]
 
 
 def test_reproduce_on_a_cpu_keeps_gpu_trained_runs(quick_env, capsys, monkeypatch):
@@ -110,3 +114,103 @@ def test_reproduce_on_a_cpu_keeps_gpu_trained_runs(quick_env, capsys, monkeypatc
     monkeypatch.setattr(cli.runs, "load_or_train", lambda c, **kw: pytest.fail(f"{c.name} was retrained"))
     assert cli.main(["reproduce", "--only", "theory-activations", "--no-render", "--device", "cpu"]) == 0
     assert "keeping 1 runs that were trained on a GPU" in capsys.readouterr().err
+
+
+# --- --resume: an interrupted run continues only when asked (issue 18) ---------------------------------
+
+
+def _fake_training(monkeypatch, calls, error=None):
+    def load_or_train(config, **kw):
+        calls.append((config.name, kw))
+        if error:
+            raise error
+        return SimpleNamespace(path=cli.runs.run_dir(config), metrics={})
+
+    monkeypatch.setattr(cli.runs, "load_or_train", load_or_train)
+
+
+@pytest.mark.parametrize("flags", [[], ["--resume"], ["--retrain"]])
+def test_train_passes_resume_and_retrain_to_the_run_store(flags, monkeypatch, tmp_path):
+    monkeypatch.setenv("HW3_RESULTS", str(tmp_path))
+    calls = []
+    _fake_training(monkeypatch, calls)
+    assert cli.main(["train", "theory-activations", *flags, "--device", "cpu"]) == 0
+    assert calls == [("default", {"retrain": "--retrain" in flags, "resume": "--resume" in flags, "device": "cpu"})]
+
+
+def test_ctrl_c_says_how_each_command_continues(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("HW3_RESULTS", str(tmp_path))
+    _fake_training(monkeypatch, [], error=KeyboardInterrupt())
+    assert cli.main(["train", "theory-activations", "--device", "cpu"]) == 130
+    err = capsys.readouterr().err.splitlines()[-1]
+    assert "--resume" in err and "--retrain" in err
+    assert cli.main(["reproduce", "--only", "theory-activations", "--no-render", "--device", "cpu"]) == 130
+    err = capsys.readouterr().err.splitlines()[-1]
+    assert "hw3 reproduce" in err and "--restart" in err and "--resume" not in err  # reproduce resumes by itself
+
+
+def test_the_run_store_error_for_an_interrupted_run_names_the_flags_the_cli_has():
+    parser = cli.build_parser()
+    train = parser._subparsers._group_actions[0].choices["train"]
+    options = train._subparsers._group_actions[0].choices["theory-activations"]._option_string_actions
+    assert "--resume" in options and "--retrain" in options
+
+
+# --- --only: a part is its whole chapter ------------------------------------------------------------
+
+
+def test_only_sentiment_selects_tfidf_too_and_only_gan_the_judge():
+    chosen = {only: {c.experiment for c in cli.report_configs(only)}
+              for only in ("sentiment", "gan", "theory", "tfidf", "judge", "theory-layers")}
+    assert chosen["sentiment"] == {"sentiment", "tfidf"}
+    assert chosen["gan"] == {"gan", "judge"}
+    assert chosen["theory"] == {f"theory-{e}" for e in ("transfer", "layers", "regularization", "siamese",
+                                                        "activations")}
+    assert chosen["tfidf"] == {"tfidf"} and chosen["judge"] == {"judge"} and chosen["theory-layers"] == {"theory-layers"}
+    assert {c.experiment for c in cli.report_configs()} == set().union(*chosen.values())
+
+
+def test_reproduce_only_sentiment_retrains_tfidf(monkeypatch, tmp_path):
+    monkeypatch.setenv("HW3_RESULTS", str(tmp_path))  # an empty store: nothing kept, nothing trained for real
+    calls = []
+    _fake_training(monkeypatch, calls)
+    assert cli.main(["reproduce", "--only", "sentiment", "--no-render", "--device", "cpu"]) == 0
+    assert ("tfidf", {"retrain": True, "device": cli.utils.get_device("cpu")}) in calls
+    assert len(calls) == len(cli.report_configs("sentiment"))
+
+
+# --- environment flags ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("debug", "traceback"), [("1", True), ("0", False), ("", False)])
+def test_hw3_debug_shows_every_traceback(debug, traceback, tmp_path):
+    # `hw3 freeze` on a folder that is no Quarto project: a FileNotFoundError, caught before anything else
+    out = hw3("freeze", "--project", str(tmp_path), env={"PATH": "/usr/bin:/bin", "HW3_DEBUG": debug})
+    assert out.returncode == 1
+    assert ("Traceback" in out.stderr) is traceback
+    if not traceback:
+        assert out.stderr.strip().splitlines() == [f"hw3: error: {tmp_path / '_quarto.yml'} not found: not a Quarto project"]
+
+
+# --- start-up: PyTorch only for the commands that need it ---------------------------------------------
+
+HEAVY = ("torch", "pandas", "matplotlib", "numpy")
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["runs"], ["runs", "--bogus"], ["freeze"], ["reproduce", "--help"],
+                                  ["bogus"]])
+def test_startup_imports_no_torch(argv, tmp_path):
+    code = f"""
+import json, sys
+import hw3.cli
+try:
+    code = hw3.cli.main({argv!r})
+except SystemExit as e:
+    code = e.code
+print(json.dumps({{"code": code, "loaded": [m for m in {HEAVY!r} if m in sys.modules]}}))
+"""
+    env = {"PATH": "/usr/bin:/bin", "HW3_RESULTS": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["loaded"] == [], f"hw3 {' '.join(argv)} imported {result['loaded']}"
+    assert result["code"] in (0, 2, None)

@@ -107,16 +107,32 @@ def test_interrupted_run_never_loads_and_resume_matches_uninterrupted(results):
     assert resumed.history[-1]["loss"] == full.history[-1]["loss"]
 
 
-def test_rerunning_an_interrupted_run_continues_it_and_never_drops_it_implicitly(results):
+def test_an_interrupted_run_continues_only_with_resume(results):
     with pytest.raises(Crash):
         runs.load_or_train(ToyConfig(name="cut", crash_after=2), device="cpu")
-    # another config under the same name: one clear error, and the interrupted work stays
-    with pytest.raises(runs.RunError, match=r"different config .*--resume.*--retrain"):
-        runs.load_or_train(ToyConfig(name="cut", crash_after=2, lr=0.2), device="cpu")
-    assert (results / "toy" / ".cut.partial" / "checkpoint.pt").exists()
-    # the same command again continues from the checkpoint (crash_after is past) and finishes
-    run = runs.load_or_train(ToyConfig(name="cut", crash_after=2), device="cpu")
-    assert [r["epoch"] for r in run.history] == [1, 2, 3, 4]
+    partial = results / "toy" / ".cut.partial"
+    # the same command again without resume: one clear error naming both ways out; the work stays
+    with pytest.raises(runs.RunError, match=r"interrupted run of this config: pass --resume .* --retrain"):
+        runs.load_or_train(ToyConfig(name="cut", crash_after=2), device="cpu")
+    assert (partial / "checkpoint.pt").exists() and CALLS == ["cut"]
+    # another config under the same name cannot take it over, with or without resume
+    for resume in (False, True):
+        with pytest.raises(runs.RunError, match=r"different config \(lr: .*--resume.*--retrain"):
+            runs.load_or_train(ToyConfig(name="cut", crash_after=2, lr=0.2), resume=resume, device="cpu")
+    assert (partial / "checkpoint.pt").exists()
+    # with resume it continues from the checkpoint (crash_after is past) and finishes
+    run = runs.load_or_train(ToyConfig(name="cut", crash_after=2), resume=True, device="cpu")
+    assert [r["epoch"] for r in run.history] == [1, 2, 3, 4] and not partial.exists()
+    full = runs.load_or_train(ToyConfig(name="full"), device="cpu")
+    assert run.history[-1]["loss"] == full.history[-1]["loss"]  # as if never interrupted
+
+
+def test_a_partial_folder_without_a_checkpoint_is_simply_replaced(results):
+    partial = runs.partial_dir(ToyConfig(name="early"))
+    partial.mkdir(parents=True)
+    utils.write_json(partial / "config.json", ToyConfig(name="early", lr=0.5).to_dict())  # died before epoch 1
+    run = runs.load_or_train(ToyConfig(name="early"), device="cpu")
+    assert run.config.lr == 0.1 and len(run.history) == 4
 
 
 def test_retrain_discards_an_interrupted_run(results):
@@ -185,3 +201,20 @@ def test_no_train_turns_a_missing_run_into_an_error(monkeypatch):
     with pytest.raises(runs.RunError, match="not stored and HW3_NO_TRAIN"):
         runs.load_or_train(ToyConfig(name="other"), device="cpu")
     assert CALLS == ["toy"]
+    for off in ("0", "false", "No", "off", ""):  # off, as for HW3_QUICK: the run is trained
+        monkeypatch.setenv("HW3_NO_TRAIN", off)
+        runs.load_or_train(ToyConfig(name=f"off-{off}"), device="cpu")
+    assert CALLS == ["toy", "off-0", "off-false", "off-No", "off-off", "off-"]
+
+
+@pytest.mark.parametrize(("value", "on"), [(None, False), ("", False), ("0", False), ("false", False),
+                                           ("FALSE", False), ("no", False), ("off", False), (" 0 ", False),
+                                           ("1", True), ("true", True), ("yes", True), ("on", True)])
+def test_one_parser_for_every_boolean_flag(monkeypatch, value, on):
+    for name in ("HW3_QUICK", "HW3_NO_TRAIN", "HW3_DEBUG"):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+        assert utils.env_flag(name) is on
+    assert utils.quick() is on and utils.no_train() is on

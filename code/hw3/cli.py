@@ -1,4 +1,10 @@
-"""The `hw3` command: data, training, stored runs, sampling, prediction, reproduction and rendering."""
+"""The `hw3` command: data, training, stored runs, sampling, prediction, reproduction and rendering.
+
+Start-up stays under a second: this module imports only the standard library and the light core
+(`utils`, `runs`); PyTorch, pandas and matplotlib load inside the commands that need them (`train`
+builds its per-experiment options from the experiment modules, so only `hw3 train ...` imports them
+to parse its arguments). `benchmarks/bench_cli.py` measures it.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +22,8 @@ from pathlib import Path
 from . import runs, utils
 
 # Modules whose import registers experiments (@runs.trainer) and that list the report's runs
-# (`report_configs()`), in the order `hw3 reproduce` trains them.
+# (`report_configs()`), in the order `hw3 reproduce` trains them. The last part of each name is the
+# part's name for `hw3 reproduce --only`.
 EXPERIMENT_MODULES = ("hw3.theory", "hw3.gan", "hw3.sentiment")
 
 EPILOG = """examples:
@@ -24,11 +31,12 @@ EPILOG = """examples:
   hw3 runs                                      stored runs and their headline metrics
   hw3 train gan --name spec                     train (or load) the report's spec GAN
   hw3 train gan --name my-gan --lr 1e-4         a new run with one hyperparameter changed
-  hw3 train sentiment --model attention --resume
+  hw3 train sentiment --model attention --resume   continue an interrupted run (--retrain: start over)
   hw3 sample gan --run spec -n 64 --out samples.pt --png samples.png
   hw3 predict --run attention-s0 "A moving, beautifully acted film."
   hw3 export web --out web                      the page's models (weights and JavaScript), never training
-  hw3 reproduce                                 retrain every run of the report, then render it
+  hw3 reproduce --only sentiment                retrain one chapter's runs (on a CPU: keeps GPU-trained ones)
+  hw3 freeze                                    which documents' frozen outputs are fresh, stale or missing
 """
 
 
@@ -41,9 +49,14 @@ def experiment_modules() -> list:
 
 
 def report_configs(only: str | None = None) -> list[runs.RunConfig]:
-    """Every run the report shows, dependencies first."""
-    configs = [c for m in experiment_modules() for c in m.report_configs()]
-    return [c for c in configs if only is None or c.experiment == only or c.experiment.startswith(f"{only}-")]
+    """Every run the report shows, dependencies first. `only` selects a part, every run of its chapter
+    (`theory`, `gan`: judge included, `sentiment`: TF-IDF included), or an experiment, a folder under
+    results/ (`judge`, `tfidf`, `theory-activations`, ...; `theory-` prefixes match too)."""
+
+    def wanted(part: str, c: runs.RunConfig) -> bool:
+        return only is None or only == part or c.experiment == only or c.experiment.startswith(f"{only}-")
+
+    return [c for m in experiment_modules() for c in m.report_configs() if wanted(m.__name__.split(".")[-1], c)]
 
 
 # --- commands ----------------------------------------------------------------------------------------
@@ -59,7 +72,6 @@ def cmd_data_prepare(args) -> None:
 
 
 def cmd_runs(args) -> None:
-    experiment_modules()
     found = [r for r in runs.list_runs() if not args.experiment or r.experiment == args.experiment]
     if not found:
         print(f"no stored runs under {utils.results_root()}")
@@ -111,8 +123,11 @@ def build_config(experiment: str, args) -> runs.RunConfig:
 
 def cmd_train(args) -> None:
     config = build_config(args.experiment, args)
-    stored = runs.run_dir(config.quick() if utils.quick() else config).exists() and not args.retrain
-    action = "loading the stored run" if stored else f"training on {utils.get_device(args.device)}"
+    target = config.quick() if utils.quick() else config
+    stored = runs.run_dir(target).exists() and not args.retrain
+    resuming = args.resume and not args.retrain and (runs.partial_dir(target) / "checkpoint.pt").exists()
+    action = ("loading the stored run" if stored else
+              f"{'resuming' if resuming else 'training'} on {utils.get_device(args.device)}")
     print(f"{config.experiment}/{config.name}: {action}{' (quick profile)' if utils.quick() else ''}", file=sys.stderr)
     run = runs.load_or_train(config, retrain=args.retrain, resume=args.resume, device=args.device)
     shown = {k: v for k, v in run.metrics.items() if isinstance(v, (int, float, str))}
@@ -162,8 +177,8 @@ def cmd_reproduce(args) -> None:
     fallback = sum(known) / len(known) if known else 60.0
     todo_keys = [k for k in previous if k not in done]
     total = sum(previous[k] or fallback for k in todo_keys)
-    print(f"retraining {len(todo_keys)} runs from scratch on {device}; about {total / 60:.0f} min by the stored "
-          "wall times", file=sys.stderr)
+    print(f"retraining {len(todo_keys)} of the {len(configs)} runs from scratch on {device}; about "
+          f"{total / 60:.0f} min by the stored wall times", file=sys.stderr)
     bar = utils.progress(total=round(total), unit="s", desc="reproduce", leave=True,
                          bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} est. s [{elapsed}<{remaining}]")
     # The list is read again after every run: some configs depend on earlier runs (the sentiment seeds
@@ -172,9 +187,10 @@ def cmd_reproduce(args) -> None:
         c = todo[0]
         bar.set_postfix_str(f"{c.experiment}/{c.name}")
         t0 = time.perf_counter()
-        partial = runs.partial_dir(c.quick() if utils.quick() else c)
-        if partial.exists() and not args.keep:
-            runs.train_run(c.quick() if utils.quick() else c, resume=True, device=device)  # same config: resumes
+        target = c.quick() if utils.quick() else c
+        if runs.partial_dir(target).exists():
+            # what an interrupted reproduce was training: continued (same config), or redone with --restart
+            runs.train_run(target, resume=not args.restart, retrain=args.restart, device=device)
         else:
             runs.load_or_train(c, retrain=not args.keep, device=device)
         done.add((c.experiment, c.name))
@@ -185,9 +201,7 @@ def cmd_reproduce(args) -> None:
     bar.close()
     state_path.unlink(missing_ok=True)
     if not args.no_render:
-        # freeze: auto re-executes a document only when its .qmd changes, not when its runs do
-        shutil.rmtree(utils.project_root() / "_freeze", ignore_errors=True)
-        render(to=None)
+        render(to=None)  # the freeze guard (Quarto's pre-render) re-executes the documents whose runs changed
 
 
 def find_quarto() -> str:
@@ -200,6 +214,8 @@ def find_quarto() -> str:
 
 
 def render(to: str | None) -> None:
+    """`quarto render` of the project. Its pre-render script (scripts/pre-render.py, `hw3.freeze`) first
+    invalidates the frozen documents whose runs or code changed, so Quarto re-executes exactly those."""
     quarto = find_quarto()
     # rendering shows stored runs: a missing one is an error, never an hour of training inside a render
     env = {**os.environ, "QUARTO_PYTHON": os.environ.get("QUARTO_PYTHON", sys.executable), "HW3_NO_TRAIN": "1"}
@@ -212,6 +228,15 @@ def render(to: str | None) -> None:
 
 def cmd_render(args) -> None:
     render(args.to)
+
+
+def cmd_freeze(args) -> None:
+    from . import freeze
+
+    code = freeze.main([*(["--invalidate"] if args.invalidate else []), *(["--check"] if args.check else []),
+                        "--project", str(args.project or utils.project_root())])
+    if code:
+        raise SystemExit(code)
 
 
 # --- hw3 sample gan (issue 3: the MNIST GAN) -----------------------------------------------------------
@@ -297,10 +322,18 @@ def add_export_command(sub) -> None:
     w.set_defaults(func=cmd_export_web)
 
 
-def cmd_export_web(args) -> None:
+def export_web(out: Path) -> dict[str, int]:
+    """The page's models from the stored runs (never training), written by the core exporter `hw3.web`.
+    The parts hand over their models here, beside the command line, so the core imports no part."""
     from . import web
+    from .gan import export as gan_export
+    from .sentiment import export as sentiment_export
 
-    sizes = web.export(args.out)
+    return web.export(out, {"sentiment": sentiment_export.web_model(), "generator": gan_export.web_models()})
+
+
+def cmd_export_web(args) -> None:
+    sizes = export_web(args.out)
     for name, size in sizes.items():
         print(f"{size:>10,}  {args.out / name}")
     print(f"{sum(sizes.values()):>10,}  bytes in all")
@@ -319,7 +352,9 @@ def _add_config_options(parser: argparse.ArgumentParser, cls: type[runs.RunConfi
                            help=f"default: {shown}")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(experiments: bool = True) -> argparse.ArgumentParser:
+    """The `hw3` parser. `experiments=False` leaves out the per-experiment options of `train` (they come
+    from the experiment modules, which import PyTorch): enough for every other command."""
     parser = argparse.ArgumentParser(
         prog="hw3", description="Deep Learning Assignment 3: train, inspect and render the report's runs.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -337,32 +372,54 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_runs)
 
     p = sub.add_parser("train", help="train an experiment's run (or load it if an identical one is stored)",
-                       epilog="`--name` of a report run starts from that run's config; other flags override fields.")
+                       epilog="`--name` of a report run starts from that run's config; other flags override fields. "
+                              "An interrupted run continues only with --resume; --retrain discards it.")
     tsub = p.add_subparsers(dest="experiment", required=True, metavar="EXPERIMENT")
-    experiment_modules()
+    if experiments:
+        experiment_modules()
     for experiment, cls in sorted(runs.CONFIGS.items()):
         doc = (cls.__doc__ or "").strip().splitlines()
         t = tsub.add_parser(experiment, help=doc[0] if doc else experiment)
         t.add_argument("--config", help="JSON file of config fields")
-        t.add_argument("--resume", action="store_true", help="continue an interrupted run from its last epoch")
-        t.add_argument("--retrain", action="store_true", help="train again even if the run is stored")
+        t.add_argument("--resume", action="store_true",
+                       help="continue an interrupted run of this config from its last finished epoch")
+        t.add_argument("--retrain", action="store_true",
+                       help="train again from scratch, discarding a stored or interrupted run of this name")
         t.add_argument("--device", help="cpu, cuda or mps (default: $HW3_DEVICE, else the best available)")
         _add_config_options(t, cls)
-        t.set_defaults(func=cmd_train)
+        t.set_defaults(func=cmd_train, on_interrupt="rerun the same command with --resume to continue from the "
+                                                    "last finished epoch (--retrain starts over)")
 
-    p = sub.add_parser("reproduce", help="retrain every run the report shows from scratch, then render it")
-    p.add_argument("--only", help="only this experiment (gan, judge, sentiment, theory, ...)")
+    p = sub.add_parser("reproduce", help="retrain the runs the report shows from scratch, then render it",
+                       description="Retrain the report's runs in dependency order, then render. On a CPU the runs "
+                                   "that were trained on a GPU are kept unless --all. Run again after an "
+                                   "interruption, it keeps the runs it already redid and resumes the one it was "
+                                   "training (--restart starts over).")
+    p.add_argument("--only", help="one part, every run of its chapter (theory, gan, sentiment: TF-IDF included), "
+                                  "or one experiment under results/ (judge, tfidf, theory-activations, ...)")
     p.add_argument("--keep", action="store_true", help="keep stored runs whose config is unchanged")
     p.add_argument("--all", action="store_true", help="on a CPU, also retrain the runs that were trained on a GPU")
     p.add_argument("--restart", action="store_true",
                    help="start over instead of continuing an interrupted reproduce")
     p.add_argument("--no-render", action="store_true", help="train only; do not run quarto render")
     p.add_argument("--device", help="cpu, cuda or mps")
-    p.set_defaults(func=cmd_reproduce)
+    p.set_defaults(func=cmd_reproduce, on_interrupt="rerun the same `hw3 reproduce` to continue where it stopped "
+                                                    "(--restart starts over)")
 
     p = sub.add_parser("render", help="render the report with Quarto (HTML site and PDF) from the stored runs")
     p.add_argument("--to", choices=["html", "typst"], help="one format only")
     p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser("freeze", help="each document's frozen output: fresh, stale (and why) or missing",
+                       description="Quarto re-executes a frozen document only when its .qmd changes; this guard also "
+                                   "ties each document to a digest of the stored runs and package code it reads "
+                                   "(recorded at every render by Quarto's pre-render script). Standard library only: "
+                                   "also `python code/hw3/freeze.py`.")
+    p.add_argument("--invalidate", action="store_true",
+                   help="delete the frozen output of stale documents, so the next render re-executes them")
+    p.add_argument("--check", action="store_true", help="exit with status 1 if any document is stale or missing")
+    p.add_argument("--project", type=Path, help="the Quarto project (default: this checkout)")
+    p.set_defaults(func=cmd_freeze)
 
     for add in _part_commands():
         add(sub)
@@ -375,23 +432,30 @@ def _part_commands():
     return [f for name, f in globals().items() if name.startswith("add_") and name.endswith("_command")]
 
 
+def _command(argv: list[str]) -> str | None:
+    """The subcommand named in `argv` (the top level has only flags without values before it)."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(experiments=_command(argv) == "train")
     args = parser.parse_args(argv)
     try:
         args.func(args)
     except KeyboardInterrupt:
-        print("interrupted; rerun with --resume to continue from the last finished epoch", file=sys.stderr)
+        how = getattr(args, "on_interrupt", None)
+        print(f"interrupted{f'; {how}' if how else ''}", file=sys.stderr)
         return 130
-    except (CLIError, runs.RunError, runs.TrainingDiverged, ValueError, FileNotFoundError) as e:
-        print(f"hw3: error: {e}", file=sys.stderr)
-        return 1
-    except Exception as e:  # noqa: BLE001 - one clear line, not a traceback; HW3_DEBUG=1 shows it
-        if os.environ.get("HW3_DEBUG"):
+    except Exception as e:  # one clear line, not a traceback; HW3_DEBUG=1 shows the traceback of every error
+        if utils.env_flag("HW3_DEBUG"):
             raise
-        from . import data
-
-        prefix = "data error" if isinstance(e, data.DataError) else f"{type(e).__name__}"
+        expected = (CLIError, runs.RunError, runs.TrainingDiverged, ValueError, FileNotFoundError)
+        if isinstance(e, expected):
+            prefix = "error"
+        else:  # hw3.data is imported only if a command used it (it imports PyTorch)
+            data = sys.modules.get("hw3.data")
+            prefix = "data error" if data is not None and isinstance(e, data.DataError) else type(e).__name__
         print(f"hw3: {prefix}: {e}", file=sys.stderr)
         return 1
     return 0

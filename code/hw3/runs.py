@@ -4,7 +4,9 @@ A run folder holds `config.json` (the dataclass config, seed included), `history
 epoch), `metrics.json`, weights as `.safetensors`, other tensors as `.safetensors` and
 `provenance.json` (git commit, versions, device, wall time, date). It is written into a temporary
 folder and renamed into place, so a folder with the run's name is always complete. Training that is
-interrupted leaves `.<name>.partial/` with an epoch checkpoint, from which `resume=True` continues.
+interrupted leaves `.<name>.partial/` with an epoch checkpoint. One rule for it: `resume=True` (the
+command line's `--resume`) continues it from its last epoch, `retrain=True` (`--retrain`) discards it,
+and neither is an error that names both; it is never continued or discarded implicitly.
 
 Usage (the same call in documents and on the command line):
 
@@ -26,12 +28,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, ClassVar
-
-import torch
-from safetensors.torch import load_file, save_file
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from . import utils
+
+if TYPE_CHECKING:
+    import torch
+
+# PyTorch and safetensors are imported where tensors are read or written: listing and reading stored
+# runs (`hw3 runs`, the front page's table) needs only JSON.
 
 
 class RunError(RuntimeError):
@@ -143,6 +148,8 @@ class Run:
         return self.path / name
 
     def load_tensors(self, name: str, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
+        from safetensors.torch import load_file
+
         return load_file(self.path / f"{name}.safetensors", device=str(device))
 
     def load_weights(self, name: str, module: torch.nn.Module | None = None, device="cpu"):
@@ -197,10 +204,12 @@ class RunWriter:
         return row
 
     def save_weights(self, name: str, module_or_state: torch.nn.Module | dict) -> Path:
-        state = module_or_state.state_dict() if isinstance(module_or_state, torch.nn.Module) else module_or_state
+        state = module_or_state if isinstance(module_or_state, dict) else module_or_state.state_dict()
         return self.save_tensors(name, state)
 
     def save_tensors(self, name: str, tensors: dict[str, torch.Tensor]) -> Path:
+        from safetensors.torch import save_file
+
         path = self.dir / f"{name}.safetensors"
         tmp = path.with_suffix(".tmp")
         save_file({k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}, tmp)
@@ -209,6 +218,8 @@ class RunWriter:
 
     def save_checkpoint(self, epoch: int, **state) -> None:
         """Save everything needed to continue after `epoch`: the given state dicts, RNGs and history."""
+        import torch
+
         payload = {
             "epoch": epoch,
             "state": state,
@@ -224,6 +235,8 @@ class RunWriter:
 
     def load_checkpoint(self) -> dict | None:
         """Return the state dicts of the last checkpoint (restoring RNGs and history), or None."""
+        import torch
+
         path = self.dir / "checkpoint.pt"
         if not path.exists():
             return None
@@ -240,6 +253,8 @@ class RunWriter:
     def restore(self, **objects) -> int:
         """Load the last checkpoint into `objects` (modules, optimizers, torch.Generators), each saved by
         `save_checkpoint` under the same keyword; return the checkpoint's epoch, 0 if there is none."""
+        import torch
+
         ck = self.load_checkpoint()
         if ck is None:
             return 0
@@ -250,6 +265,8 @@ class RunWriter:
 
 def check_finite(epoch: int, **losses: float) -> None:
     """Raise `TrainingDiverged` if any loss is NaN or infinite."""
+    import torch
+
     bad = {k: v for k, v in losses.items() if not torch.isfinite(torch.as_tensor(v)).all()}
     if bad:
         raise TrainingDiverged(
@@ -259,7 +276,8 @@ def check_finite(epoch: int, **losses: float) -> None:
 
 
 def _plain(v):
-    if isinstance(v, torch.Tensor):
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(v, torch.Tensor):
         return v.item() if v.numel() == 1 else v.tolist()
     if hasattr(v, "item"):
         return v.item()
@@ -280,6 +298,7 @@ def _git_commit() -> str:
 
 def provenance(device: torch.device, wall_time_s: float) -> dict:
     import numpy
+    import torch
 
     info = {
         "git_commit": _git_commit(),
@@ -298,27 +317,36 @@ def provenance(device: torch.device, wall_time_s: float) -> dict:
     return info
 
 
-def train_run(config: RunConfig, *, resume: bool = True, retrain: bool = False, device=None,
+def train_run(config: RunConfig, *, resume: bool = False, retrain: bool = False, device=None,
               root: Path | None = None) -> Run:
-    """Train `config` and store the run. An interrupted run of the same config (its `.partial` folder)
-    is continued from its last epoch checkpoint; `retrain=True` (or `resume=False`) discards it first.
-    An interrupted run of a *different* config is never discarded implicitly: that is an error."""
+    """Train `config` and store the run.
+
+    An interrupted run under the same name (its `.partial` folder, holding an epoch checkpoint) is
+    continued from its last epoch only with `resume=True`, and discarded only with `retrain=True`;
+    with neither it is an error naming both, so interrupted work is never continued or dropped
+    implicitly. An interrupted run of a different config cannot be resumed by this config: continue
+    it with its own config, or discard it with `retrain=True`. A `.partial` folder without a
+    checkpoint holds no training yet and is simply replaced.
+    """
     fn = TRAINERS.get(config.experiment)
     if fn is None:
         raise RunError(f"no training function registered for experiment {config.experiment!r}")
-    device = utils.get_device(device) if not isinstance(device, torch.device) else device
+    device = utils.get_device(device) if isinstance(device, (str, type(None))) else device
     final = run_dir(config, root)
     partial = partial_dir(config, root)
     if partial.exists():
         stored = partial / "config.json"
         stored_config = utils.read_json(stored) if stored.exists() else None
-        if stored_config is None or retrain or not resume:
-            shutil.rmtree(partial)  # no config.json: nothing was trained yet
+        if retrain or stored_config is None or not (partial / "checkpoint.pt").exists():
+            shutil.rmtree(partial)
         elif not same_config(stored_config, config):
             raise RunError(f"{partial} holds an interrupted run with a different config "
-                           f"({_diff(stored_config, config.to_dict())}): rerun with that config to continue it "
-                           "(--resume), or pass --retrain to discard it")
-        elif (partial / "checkpoint.pt").exists():
+                           f"({_diff(stored_config, config.to_dict())}): continue it with its own config and "
+                           "--resume, or discard it with --retrain")
+        elif not resume:
+            raise RunError(f"{partial} holds an interrupted run of this config: pass --resume to continue it "
+                           "from its last epoch, or --retrain to discard it and start over")
+        else:
             print(f"resuming the interrupted run in {partial}", file=sys.stderr)
     partial.mkdir(parents=True, exist_ok=True)
     utils.write_json(partial / "config.json", config.to_dict())
@@ -343,7 +371,8 @@ def load_or_train(config: RunConfig, *, retrain: bool = False, resume: bool = Fa
 
     In the quick profile the config is first shrunk with `config.quick()`. A stored run under the
     same name with a different config is an error (not silently redone) unless `retrain=True`.
-    With `HW3_NO_TRAIN` set, a missing run is an error instead of a training (renders use it).
+    An interrupted training of it is continued with `resume=True` (see `train_run`).
+    With `HW3_NO_TRAIN` on, a missing run is an error instead of a training (renders use it).
     """
     if utils.quick():
         config = config.quick()
@@ -358,9 +387,9 @@ def load_or_train(config: RunConfig, *, retrain: bool = False, resume: bool = Fa
                 f"stored run {config.experiment}/{config.name} was trained with a different config ({diff}); "
                 "retrain it (`hw3 train ... --retrain` or retrain=True) or give the new config another name"
             )
-    if os.environ.get("HW3_NO_TRAIN"):
-        raise RunError(f"run {config.experiment}/{config.name} is not stored and HW3_NO_TRAIN is set")
-    return train_run(config, retrain=retrain, device=device, root=root)
+    if utils.no_train():
+        raise RunError(f"run {config.experiment}/{config.name} is not stored and HW3_NO_TRAIN is on")
+    return train_run(config, resume=resume, retrain=retrain, device=device, root=root)
 
 
 def same_config(stored: dict, config: RunConfig) -> bool:

@@ -1,4 +1,9 @@
-"""Shared utilities: paths, the quick profile, seeding, devices, RNG state, atomic files, progress bars."""
+"""Shared utilities: paths, environment flags, the quick profile, seeding, devices, RNG state, atomic
+files, progress bars.
+
+NumPy, PyTorch and tqdm are imported inside the functions that use them: `hw3 --help`, `hw3 runs` and
+`hw3 freeze` import this module and answer without loading PyTorch (seconds on a small CPU).
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,14 @@ import json
 import os
 import random
 import shutil
+import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import torch
-from tqdm import tqdm
+if TYPE_CHECKING:
+    import torch
 
 # --- paths -------------------------------------------------------------------------------------------
 
@@ -25,9 +31,23 @@ def project_root() -> Path:
     return Path.cwd()
 
 
+FALSE_WORDS = ("", "0", "false", "no", "off")
+
+
+def env_flag(name: str) -> bool:
+    """A boolean environment variable: unset, empty, `0`, `false`, `no` or `off` (any case) mean off,
+    anything else on. Every `HW3_*` on/off switch (HW3_QUICK, HW3_NO_TRAIN, HW3_DEBUG) is read here."""
+    return os.environ.get(name, "").strip().lower() not in FALSE_WORDS
+
+
 def quick() -> bool:
     """True in the quick profile (`HW3_QUICK=1`): tiny data subsets, one epoch, a temporary results folder."""
-    return os.environ.get("HW3_QUICK", "").strip().lower() not in ("", "0", "false", "no")
+    return env_flag("HW3_QUICK")
+
+
+def no_train() -> bool:
+    """True when a run that is not stored must be an error instead of a training (`HW3_NO_TRAIN=1`, renders)."""
+    return env_flag("HW3_NO_TRAIN")
 
 
 def results_root() -> Path:
@@ -57,6 +77,9 @@ def data_mirror() -> Path | None:
 
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and PyTorch (CPU and every CUDA device)."""
+    import numpy as np
+    import torch
+
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
@@ -64,6 +87,9 @@ def seed_everything(seed: int) -> None:
 
 def rng_state() -> dict:
     """The global RNG states as tensors and plain Python values (safe for `torch.load(weights_only=True)`)."""
+    import numpy as np
+    import torch
+
     np_state = np.random.get_state()
     state = {
         "python": random.getstate(),
@@ -76,6 +102,9 @@ def rng_state() -> dict:
 
 
 def set_rng_state(state: dict) -> None:
+    import numpy as np
+    import torch
+
     random.setstate(_tuplify(state["python"]))
     name, keys, *rest = state["numpy"]
     np.random.set_state((name, keys.numpy().astype(np.uint32), *rest))
@@ -90,6 +119,8 @@ def _tuplify(x):
 
 def get_device(preference: str | None = None) -> torch.device:
     """CUDA, then Apple MPS, then CPU; `preference` or `HW3_DEVICE` overrides ("cpu", "cuda", "mps")."""
+    import torch
+
     choice = (preference or os.environ.get("HW3_DEVICE") or "auto").lower()
     if choice != "auto":
         return torch.device(choice)
@@ -105,6 +136,8 @@ def cpu_threads(n: int | None):
     """Temporarily use `n` CPU threads in torch (None: leave it). Small models train faster on one thread:
     their matrices are too small to split, and on shared cores thread synchronisation costs more than
     the work itself."""
+    import torch
+
     before = torch.get_num_threads()
     if n:
         torch.set_num_threads(n)
@@ -138,13 +171,15 @@ def read_json(path: Path):
 
 
 def _json_default(o):
-    if isinstance(o, (np.integer,)):
+    # NumPy and PyTorch values can only be here if those libraries are loaded already
+    np, torch = sys.modules.get("numpy"), sys.modules.get("torch")
+    if np is not None and isinstance(o, np.integer):
         return int(o)
-    if isinstance(o, (np.floating,)):
+    if np is not None and isinstance(o, np.floating):
         return float(o)
-    if isinstance(o, np.ndarray):
+    if np is not None and isinstance(o, np.ndarray):
         return o.tolist()
-    if isinstance(o, torch.Tensor):
+    if torch is not None and isinstance(o, torch.Tensor):
         return o.tolist()
     if isinstance(o, Path):
         return str(o)
@@ -179,6 +214,8 @@ def replace_dir(src: Path, dst: Path) -> None:
 
 def progress(iterable=None, **kwargs):
     """A tqdm progress bar, shown on terminals and hidden in notebooks, logs and tests."""
+    from tqdm import tqdm
+
     kwargs.setdefault("disable", None)  # None: off when stderr is not a TTY
     kwargs.setdefault("dynamic_ncols", True)
     kwargs.setdefault("leave", False)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from hw3 import runs, text, utils, web
+from hw3 import cli, runs, text, utils, web
 from hw3.gan import export as gan_export
 from hw3.gan.models import to_unit
 from hw3.gan.sampling import load_generator
@@ -32,7 +32,7 @@ def bundle_dir(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:  # the stored runs, whatever the environment says
         for var in ("HW3_QUICK", "HW3_RESULTS"):
             mp.delenv(var, raising=False)
-        web.export(out)
+        cli.export_web(out)
     return out
 
 

@@ -4,7 +4,8 @@
     export     writes the ES modules, their classic-script builds, the weights and two standalone pages
     *.mjs      the forward passes in JavaScript (browser and Node): sentiment.mjs, generator.mjs, tensors.mjs
 
-A core module: it imports the parts (`hw3.sentiment.export`, `hw3.gan.export`) only inside `export`.
+A core module: it imports no part. The parts hand it their models (`hw3.sentiment.export.web_model`,
+`hw3.gan.export.web_models`) and `hw3.cli.export_web`, beside the command line, collects them.
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ DIR receives, deterministically (the same runs give the same bytes):
 
 A page opened from disk (file://) can run neither module imports nor fetch() of local files, so the
 chapters and the standalone pages use the classic scripts; everything works offline.
+
+A core module: the parts hand it their models (`hw3.sentiment.export.web_model`,
+`hw3.gan.export.web_models`); `hw3.cli.export_web` is what collects them and calls `export`.
 """
 
 from __future__ import annotations
@@ -61,16 +64,17 @@ hw3web.{model}.mount(document.getElementById("hw3-{model}"))
 """
 
 
-def export(out: Path) -> dict[str, int]:
-    """Write the bundle into `out` from the stored runs (never training); return each file's size in bytes."""
-    from ..gan import export as gan_export
-    from ..sentiment import export as sentiment_export
-
+def export(out: Path, models: dict[str, tuple[dict, dict, dict]]) -> dict[str, int]:
+    """Write the bundle into `out`: the JavaScript, and for each of `models` ("sentiment", "generator":
+    `(tensors, storage dtypes, meta)` as the parts' exporters return them) its weights, classic script
+    and standalone page. Return each file's size in bytes."""
+    unknown = set(models) - set(PAGE_TITLES)
+    if unknown:
+        raise ValueError(f"no page for model(s) {sorted(unknown)}; known: {sorted(PAGE_TITLES)}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     files = {name: source(name) for name in MODULES}
-    for key, (tensors, dtypes, meta) in (("sentiment", sentiment_export.web_model()),
-                                         ("generator", gan_export.web_models())):
+    for key, (tensors, dtypes, meta) in models.items():
         files[f"{key}.weights.js"] = weights_script(key, pack(tensors, dtypes, meta))
         files[f"{key}.js"] = classic_script(key)
         files[f"{key}.html"] = page(key)
