@@ -1,11 +1,13 @@
 # Two commands set everything up on a fresh machine:
 #   make report   virtual environment + project + Quarto (PyPI's quarto-cli, if none on PATH), then render HTML and PDF
+#                 (Quarto's pre-render step, the freeze guard, re-executes only documents whose runs or code changed)
 #   make test     virtual environment + project, then the test suite
+#   make freeze   which documents' frozen outputs are fresh, stale or missing (standard library only)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: report test setup lint clean
+.PHONY: report test setup lint clean freeze
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +22,9 @@ report: setup
 
 test: setup
 	$(PY) -m pytest
+
+freeze:
+	$(PYTHON) code/hw3/freeze.py
 
 lint: setup
 	$(VENV)/bin/ruff check code tests benchmarks
