@@ -1,6 +1,7 @@
 """The MNIST GAN (hw3.gan): models, one training step, the judge and its metrics on known
 inputs, resume, the NaN guard, `hw3 sample gan`, and the report's run list. All on synthetic data."""
 
+import copy
 import dataclasses
 import math
 import re
@@ -85,6 +86,67 @@ def test_generator_step_raises_d_of_fake():
     train.generator_step(D, opt_g, G(z))
     with torch.no_grad():
         assert torch.sigmoid(D(G(z))).mean() > before
+
+
+def test_hinge_steps_descend_their_losses():
+    utils.seed_everything(0)
+    config = models.GANConfig(loss="hinge", lr=1e-3)
+    G, D = models.build_models(config)
+    opt_d, opt_g = (train.make_optimizer(m, config, torch.device("cpu")) for m in (D, G))
+    x_real, z = torch.rand(32, 1, 28, 28) * 2 - 1, torch.randn(32, config.latent_dim)
+
+    def d_loss():
+        with torch.no_grad():
+            return (torch.relu(1 - D(x_real)).mean() + torch.relu(1 + D(G(z))).mean()).item()
+
+    before = d_loss()
+    step, _ = train.discriminator_step(D, opt_d, x_real, G(z), loss_kind="hinge")
+    assert step.item() == pytest.approx(before, rel=1e-5) and d_loss() < before
+    with torch.no_grad():
+        fake_before = D(G(z)).mean()
+    train.generator_step(D, opt_g, G(z), loss_kind="hinge")
+    with torch.no_grad():
+        assert D(G(z)).mean() > fake_before  # G's hinge loss is -D(G(z))
+
+
+def test_spectral_norm_bounds_each_layer_of_d():
+    _, D = models.build_models(models.GANConfig(arch="dcgan", hidden_size=16, spectral_norm=True))
+    layers = [m for m in D.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))]
+    assert layers and all(torch.nn.utils.parametrize.is_parametrized(m, "weight") for m in layers)
+    for _ in range(20):  # power iterations converge in training mode
+        D(torch.rand(4, 1, 28, 28))
+    lin = next(m for m in layers if isinstance(m, torch.nn.Linear))
+    assert torch.linalg.matrix_norm(lin.weight, ord=2).item() == pytest.approx(1.0, abs=0.05)
+
+
+def test_ema_tracks_the_generator_and_keeps_batchnorm_statistics():
+    G, _ = models.build_models(models.GANConfig(arch="dcgan", hidden_size=16))
+    G_ema = copy.deepcopy(G)
+    with torch.no_grad():
+        for p in G.parameters():
+            p.add_(1.0)
+    G(torch.randn(8, 100))  # training-mode forward updates BatchNorm's running statistics
+    train.update_ema(G_ema, G, decay=0.75)
+    for p_ema, p in zip(G_ema.parameters(), G.parameters(), strict=True):
+        assert torch.allclose(p_ema, p - 0.75, atol=1e-6)  # 0.75 old + 0.25 new = old + 0.25
+    for b_ema, b in zip(G_ema.buffers(), G.buffers(), strict=True):
+        assert torch.equal(b_ema, b)
+
+
+def test_ema_run_stores_the_averaged_generator(tmp_path, monkeypatch, synthetic_digits):
+    monkeypatch.setenv("HW3_RESULTS", str(tmp_path))
+    config = models.GANConfig(name="ema", arch="dcgan", hidden_size=8, num_epochs=2, batch_size=32, ema=0.9,
+                              judge="", num_grid=4)
+    saved = {}
+    real_save = runs.RunWriter.save_checkpoint
+    monkeypatch.setattr(runs.RunWriter, "save_checkpoint",
+                        lambda self, epoch, **state: (saved.update(state), real_save(self, epoch, **state)))
+    run = runs.load_or_train(config, device="cpu")
+    stored = run.load_tensors("generator")
+    assert [h["epoch"] for h in run.history] == [1, 2]
+    # the run's generator is the average, not the last raw weights
+    assert all(torch.equal(stored[k], v) for k, v in saved["generator_ema"].items())
+    assert not all(torch.equal(stored[k], v) for k, v in saved["generator"].items())
 
 
 def test_slerp_endpoints_and_norm():
