@@ -207,6 +207,64 @@ def test_faithfulness_compares_top_and_random_deletions():
         metrics.faithfulness(tiny_model("baseline"), seqs, ks=(1,))
 
 
+def test_gradient_importance_is_the_gradient_of_the_logit_times_the_word_vector():
+    m = tiny_model("attention")
+    seqs = [torch.tensor(REVIEW), torch.tensor(LONGER[0])]
+    got = metrics.gradient_importance(m, seqs)
+    for s, g in zip(seqs, got, strict=True):  # one review at a time, by hand
+        x = m.embedding(s[None]).detach().requires_grad_(True)
+        logit = m.from_embeddings(x, torch.tensor([len(s)]), torch.ones(1, len(s), dtype=torch.bool)).logits
+        (grad,) = torch.autograd.grad(logit.sum(), x)
+        assert np.allclose(g, (grad * x).sum(-1)[0].detach().numpy(), atol=1e-6)
+
+
+def test_faithfulness_reference_pairs_attention_gradient_and_random_on_the_same_reviews():
+    m = tiny_model("attention")
+    rng = np.random.default_rng(0)
+    seqs = [torch.tensor(rng.integers(2, 50, size=n)) for n in rng.integers(6, 30, size=30)]
+    out = metrics.faithfulness_reference(m, seqs, ks=(1, 5), seed=0)
+    for name in ("attention_drop", "gradient_drop", "random_drop", "overlap"):
+        assert out[name].shape == (2, 30) and np.isfinite(out[name]).all()
+    assert ((0 <= out["overlap"]) & (out["overlap"] <= 1)).all()
+    assert ((0 <= out["attention_position"]) & (out["attention_position"] <= 1)).all()
+    # deleting the tokens that push hardest towards the prediction lowers confidence more than random ones
+    assert out["gradient_drop"][1].mean() > out["random_drop"][1].mean()
+    with pytest.raises(ValueError, match="more than 5 tokens"):
+        metrics.faithfulness_reference(m, [torch.tensor([3, 4, 5])], ks=(1, 5))
+
+
+def _example():
+    shown = 'I "loved" it #1 *really* \\ [x] $5 @me // end'
+    shown_spans = text.token_spans(shown)[1]
+    return analysis.Example(7, 1, 0.93, shown, shown_spans, np.linspace(0.1, 1.0, len(shown_spans)), len(shown) - 6)
+
+
+def test_highlighted_text_marks_the_top_words_without_colour_in_both_formats():
+    ex = _example()
+    page = analysis.highlight_html([ex])
+    assert page.count("<strong style='text-decoration:underline'>") == analysis.TOP_WORDS
+    assert "largest weights of each review are also bold and underlined" in page
+    assert "&quot;" in page or "&#x27;" in page or '"loved"' not in page  # escaped
+    typ = analysis.highlight_typst([ex])
+    assert typ.count("#underline[#strong[") == analysis.TOP_WORDS
+    # every character of the review sits inside a Typst string literal: no markup is read from it
+    import re
+
+    outside = re.sub(r'"(?:[^"\\]|\\.)*"', "", typ)
+    assert not set(outside) & set("*_$@<\\/"), outside
+    assert '#"\\"loved\\""' in typ or '"\\"' in typ
+    assert "rgb(118, 118, 118)" in typ  # the unread end in grey
+
+
+def test_stored_examples_round_trip():
+    from hw3.sentiment import artefacts
+
+    ex = _example()
+    back = artefacts.example_from_dict(json.loads(json.dumps(artefacts.example_to_dict(ex))))
+    assert back.shown == ex.shown and back.spans == ex.spans and np.allclose(back.weights, ex.weights)
+    assert (back.review_id, back.label, back.truncated_at) == (7, 1, ex.truncated_at)
+
+
 # --- prediction (a run written by hand, so no data set is needed) ------------------------------------
 
 
@@ -304,6 +362,15 @@ def test_quick_training_stores_a_complete_run_and_predict_agrees_with_it(quick_e
     assert len(t["prob_pos"]) == run.metrics["num_test"]
     for key in ("accuracy", "precision", "recall", "f1", "confusion", "ece", "length_quartiles", "faithfulness"):
         assert key in run.metrics
+    # what the chapter quotes is stored with the run, so rendering reads no data set
+    from hw3.sentiment import artefacts
+
+    examples = artefacts.examples(run)
+    assert len(examples) == 4 and all(abs(float(e.weights.sum()) - 1) < 1e-4 for e in examples)
+    mistakes = artefacts.mistakes(run)
+    assert len(mistakes) == 5 and set(mistakes["true"]) <= {"pos", "neg"}
+    faith = artefacts.faithfulness_reviews(run)
+    assert faith["attention_drop"].shape == (len(faith["ks"]), len(faith["index"]))
     # the prediction path (raw text -> tokenizer -> vocab.json -> model) gives the stored probability
     reviews = data.imdb("test")
     idx = t["index"][:5].tolist()

@@ -20,7 +20,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help="with --all: only runs whose name contains this (e.g. attention, s0, len400)")
     parser.add_argument("--resume", action="store_true", help="continue interrupted runs from their last epoch")
     parser.add_argument("--device", help="cpu, cuda or mps (default: the best available)")
+    parser.add_argument("--artefacts", action="store_true", help="store the small artefacts the chapter shows "
+                        "(quoted reviews with their attention weights, confident mistakes, per-review faithfulness) "
+                        "in the stored runs that lack them; reads their weights and the data, trains nothing")
     args = parser.parse_args(argv)
+    if args.artefacts:
+        from .artefacts import backfill
+
+        done = backfill([args.only] if args.only else None, device=args.device or "cpu")
+        print("stored artefacts for: " + (", ".join(done) or "nothing (every run has them)"))
+        return 0
     if not args.all:
         for c in report_configs():
             print(f"{c.experiment}/{c.name}: {'stored' if runs.run_dir(c).exists() else 'missing'}")

@@ -2,9 +2,9 @@
 `SentimentFacts`.
 
 The numbers come from the stored runs (the max_len sweep, every model at its chosen length for each seed,
-TF-IDF); the words chosen from them ("met" / "not met", "widens" / "does not widen", the faithfulness
-verdict) are made by the small functions below, each tested with synthetic inputs in
-tests/sentiment/test_facts.py.
+TF-IDF, and the artefacts each run stores: `artefacts`); every comparative word comes from `hw3.compare`
+(per-seed values: `compare.seeds`; the same test reviews scored twice: `compare.paired`), through the
+small functions below, each tested with synthetic inputs in tests/sentiment/test_sentiment_facts.py.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
-from .. import fmt, runs
-from . import analysis
+from .. import card, compare, fmt, runs
+from . import analysis, artefacts, metrics
 from .model import MODELS, SentimentConfig
 from .study import CPU_BUDGET_MINUTES, report_runs
 
@@ -34,33 +35,70 @@ class SentimentFacts:
     tfidf_config: object  # TfidfConfig
     # what the tables and figures take
     chosen: dict[str, int]  # each model's max_len, chosen on validation accuracy
+    chosen_words: str  # "800 tokens for all three models" | "400 tokens for the attention model, ..."
     summary: pd.DataFrame  # analysis.summary: mean and std over seeds, per model
     targets: pd.DataFrame  # analysis.targets: key -> target, measured, met
-    faithfulness: pd.DataFrame  # analysis.faithfulness_table of the attention runs
+    card: pd.DataFrame  # hw3.card.table of every run on the page
     # protocol
     num_train: int
     num_val: int
     num_test: int
     num_seeds: int
+    seeds_words: str  # "three seeds" | "one seed"
     parameters: dict[str, int]  # per model, seed 0
-    # results
+    # results: does attention classify better than the final state?
     accuracy: dict[str, str]  # per model (and "tfidf"): '89.12 ± 0.21%' (mean ± std over seeds)
-    attention_vs: dict[str, float]  # attention's mean accuracy minus that of "baseline", "meanpool", "tfidf"
+    vs_seeds: dict[str, compare.Comparison]  # attention minus "baseline" / "meanpool" (Welch over seeds)
+    vs_paired: dict[str, compare.Comparison]  # attention minus each, paired over the test reviews
+    #   (per-review correctness averaged over the seeds; TF-IDF has one run)
+    per_seed: list[compare.Comparison]  # attention minus baseline of the same seed, paired over reviews
+    answer: str  # "No" | "Yes" | "Not clearly"
+    answer_clause: str  # "the final state classifies better than attention" | ...
+    per_seed_words: str  # "−0.44 [−0.77, −0.10] (McNemar p = 0.012), ..."
+    pooling_vs_last: compare.Comparison  # mean pooling minus baseline, paired over reviews
+    pooling_reading: str  # what the pooling comparisons say together
+    # why: where the verdict is, and where attention looks
+    ending: compare.Comparison  # TF-IDF on the last minus the first n tokens, paired over reviews
+    ending_first: float  # accuracy on the first n tokens alone
+    ending_last: float
+    ending_tokens: int
+    ending_reviews: int
+    attention_position: float  # attention-weighted mean relative position (0 start, 1 end), mean
+    attention_last_tenth: float  # attention weight on the last 10% of tokens, mean
+    uniform_last_tenth: float  # the same under uniform weights (mean pooling's), mean
+    last_tenth_vs_uniform: compare.Comparison  # attention minus uniform, paired over the reviews
     met: dict[str, str]  # per target key: "met" | "not met"
-    ece: dict[str, float]  # per model (and "tfidf"), mean over seeds
     # long and short reviews
-    short_gap: float  # attention minus baseline accuracy in the shortest length quartile (mean over seeds)
-    long_gap: float  # the same in the longest quartile
-    long_word: str  # "widens" | "does not widen"
-    longest_min_tokens: int  # where the longest quartile starts (seed 0)
-    # faithfulness
+    quartiles: list[compare.Comparison]  # attention minus baseline per length quartile, paired over reviews
+    quartile_ranges: list[tuple[int, int]]  # (min, max) tokens of each quartile
+    quartile_words: str  # every quartile's difference, interval and word
+    quartile_trend: compare.Comparison  # the longest quartile's difference minus the shortest's
+    quartile_summary: str  # the reading of all four
+    quartile_verdict: str  # what that says about the hypothesis
+    # confidence and calibration
+    ece: dict[str, list[float]]  # per model (and "tfidf"): one ECE per seed
+    ece_words: dict[str, str]  # per model: "1.13 / 6.07 / 1.18%"
+    ece_vs: compare.Comparison  # attention minus baseline ECE, over seeds
+    ece_epoch_rho: float  # Spearman correlation of ECE with the kept epoch over the GRU runs
+    ece_epoch_p: float
+    ece_runs: int
+    overconfident: dict[str, str]  # per model: how many seeds have mean confidence clearly above accuracy
+    wrong_confident: dict[str, float]  # per model: share of wrong predictions made with confidence >= 0.9
+    right_confident: dict[str, float]  # per model: share of correct predictions with confidence >= 0.9
+    calibration: pd.DataFrame  # per run: kept epoch, accuracy, mean confidence, ECE
+    # faithfulness: attention's top-k against gradient × input and random deletion
+    faithfulness: pd.DataFrame  # analysis.faithfulness_reference_table
     faith_k: int
-    faith_top: float  # confidence drop (pp) after deleting the faith_k most-attended tokens
-    faith_random: float  # after deleting faith_k random tokens
-    faith_more: str  # "more" | "no more"
-    faith_verdict: str  # one sentence over every k
     faith_reviews: int
     faith_ks: str  # "1, 3, 5, 10, 20"
+    faith_attention: float  # drop (pp) after deleting the faith_k most-attended tokens (mean)
+    faith_gradient: float  # ... with the largest gradient × input
+    faith_random: float
+    faith_vs_random: compare.Comparison  # attention minus random drop at faith_k, paired over reviews
+    faith_vs_gradient: compare.Comparison  # attention minus gradient × input drop at faith_k
+    faith_overlap: float  # share of the faith_k most-attended tokens among the faith_k by gradient × input
+    faith_verdict: str  # over every k
+    faith_reading: str  # what the two references together say
     # the CPU recipe
     cpu: list[runs.Run]  # each model retrained on a CPU with the short recipe (study.cpu_configs)
     cpu_gpu: pd.DataFrame  # analysis.cpu_gpu: the CPU run beside the GPU runs, per model
@@ -71,8 +109,8 @@ class SentimentFacts:
     cpu_gap: dict[str, float]  # per model: CPU test accuracy minus the GPU seeds' mean
     cpu_summary: str  # one clause per model: its gap and whether it is within seed noise
     # reproducing
-    wall_range: tuple[float, float]  # fastest and slowest GRU run, seconds
-    devices: str
+    wall_range: tuple[float, float]  # fastest and slowest GPU-trained GRU run, seconds
+    devices: str  # e.g. "an NVIDIA H100 80GB HBM3"
 
 
 # --- words from numbers ------------------------------------------------------------------------------
@@ -82,11 +120,133 @@ def target_word(met: bool) -> str:
     return "met" if met else "not met"
 
 
-def quartile_gaps(attention: list[float], baseline: list[float]) -> tuple[float, float, str]:
-    """Attention minus baseline accuracy in the shortest and the longest length quartile, and whether the
-    gap 'widens' with length."""
-    short_gap, long_gap = attention[0] - baseline[0], attention[-1] - baseline[-1]
-    return short_gap, long_gap, "widens" if long_gap > short_gap else "does not widen"
+def chosen_words(chosen: dict[str, int]) -> str:
+    """'800 tokens for all three models', or each model's length when they differ."""
+    names = {"attention": "the attention model", "baseline": "the baseline", "meanpool": "mean pooling"}
+    if len(set(chosen.values())) == 1:
+        return f"{next(iter(chosen.values()))} tokens for all {fmt.word(len(chosen))} models"
+    parts = [f"{chosen[m]} tokens for {names.get(m, m)}" if i == 0 else f"{chosen[m]} for {names.get(m, m)}"
+             for i, m in enumerate(chosen)]
+    return fmt.and_list(parts)
+
+
+def seeds_words(n: int) -> str:
+    return f"{fmt.word(n)} seed{'s' if n != 1 else ''}"
+
+
+def pp(c: compare.Comparison, digits: int = 2) -> str:
+    """'−0.59 [−0.81, −0.38] points': a difference of shares with its interval, in percentage points."""
+    return f"{fmt.points(c.a_minus_b, digits)} {c.interval(100, digits)} points"
+
+
+def p_value(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.2g}"
+
+
+def answer_words(over_seeds: compare.Comparison, paired: list[compare.Comparison]) -> tuple[str, str]:
+    """The chapter's question answered from the comparison over seeds and the per-seed paired ones:
+    ('No', 'the final state classifies better than attention') when both designs say attention is lower."""
+    words = {over_seeds.word, *(c.word for c in paired)}
+    if words == {compare.LOWER}:
+        return "No", "the final state classifies better than attention"
+    if words == {compare.HIGHER}:
+        return "Yes", "attention classifies better than the final state"
+    return "Not clearly", "neither classifies clearly better in every comparison"
+
+
+def per_seed_words(paired: list[compare.Comparison]) -> str:
+    """'−0.44 [−0.77, −0.10] (p = 0.012), ...' for seeds 0, 1, 2."""
+    return fmt.and_list([f"{fmt.points(c.a_minus_b)} {c.interval(100)} ({p_value(c.p_value)})" for c in paired])
+
+
+def quartile_words(quartiles: list[compare.Comparison], ranges: list[tuple[int, int]]) -> str:
+    """Every quartile read, not only the ends: 'Q1 (7–127 tokens) −0.47 [−0.93, −0.02], lower; ...'."""
+    parts = [f"Q{i + 1} ({lo}–{hi} tokens) {fmt.points(c.a_minus_b)} {c.interval(100)}, {c.word}"
+             for i, (c, (lo, hi)) in enumerate(zip(quartiles, ranges, strict=True))]
+    return "; ".join(parts)
+
+
+def quartile_summary(quartiles: list[compare.Comparison], trend: compare.Comparison) -> str:
+    """What the four quartiles together say about attention and review length."""
+    lower = sum(c.word == compare.LOWER for c in quartiles)
+    higher = sum(c.word == compare.HIGHER for c in quartiles)
+    n = len(quartiles)
+    if higher == 0 and lower == n:
+        lead = "the baseline is ahead in every quartile"
+    elif higher == 0 and lower:
+        lead = (f"the baseline is ahead in {fmt.word(lower)} of the {fmt.word(n)} quartiles and no quartile "
+                "favours attention")
+    elif lower == 0 and higher:
+        lead = f"attention is ahead in {fmt.word(higher)} of the {fmt.word(n)} quartiles and no quartile favours the baseline"
+    else:
+        lead = "neither model is ahead in every quartile"
+    if trend.word == compare.HIGHER:
+        trend_words = "attention gains on the baseline from the shortest to the longest quartile"
+    elif trend.word == compare.LOWER:
+        trend_words = "attention loses ground from the shortest to the longest quartile"
+    else:
+        trend_words = "the difference does not change clearly from the shortest to the longest quartile"
+    return f"{lead}, and {trend_words}"
+
+
+def overconfidence_words(per_seed: list[compare.Comparison]) -> str:
+    """From compare.paired(confidence, correctness) per seed: how many seeds are clearly overconfident."""
+    n, over = len(per_seed), sum(c.word == compare.HIGHER for c in per_seed)
+    under = sum(c.word == compare.LOWER for c in per_seed)
+    if over == n:
+        return f"overconfident in all {fmt.word(n)} seeds" if n > 1 else "overconfident"
+    if under == n:
+        return f"underconfident in all {fmt.word(n)} seeds" if n > 1 else "underconfident"
+    return (f"overconfident in {fmt.word(over)}, underconfident in {fmt.word(under)} and neither in "
+            f"{fmt.word(n - over - under)} of {fmt.word(n)} seeds")
+
+
+def pooling_words(pool_vs_last: compare.Comparison, attention_vs_pool: compare.Comparison) -> str:
+    """The reading of mean pooling minus the baseline and attention minus mean pooling (both paired)."""
+    first = {compare.LOWER: "pooling over every position costs accuracy against the final state",
+             compare.HIGHER: "pooling over every position gains accuracy over the final state"}.get(
+        pool_vs_last.word, "pooling over every position is not clearly different from the final state")
+    second = {compare.HIGHER: "attention's learned weighting does better than uniform weights",
+              compare.LOWER: "attention's learned weighting does worse than uniform weights"}.get(
+        attention_vs_pool.word, "attention's learned weighting is not clearly different from uniform weights")
+    return f"{first}, and {second}"
+
+
+def quartile_verdict(quartiles: list[compare.Comparison], trend: compare.Comparison) -> str:
+    if trend.word == compare.HIGHER and quartiles[-1].word == compare.HIGHER:
+        return "The data support attention helping on long reviews."
+    if trend.word == compare.HIGHER:
+        return "Attention gains ground with length, but does not lead in the longest quartile."
+    return "The data do not show attention helping on long reviews."
+
+
+def faithfulness_reading(vs_random: compare.Comparison, vs_gradient: compare.Comparison) -> str:
+    """What the random and the gradient × input references say together, at one k."""
+    if vs_random.word == compare.HIGHER and vs_gradient.word == compare.LOWER:
+        return ("The weights point at tokens the decision uses, more than chance does, but they rank tokens "
+                "well below a direct importance measure: read the shading as where the model looked, not as an "
+                "explanation of the decision.")
+    if vs_random.word == compare.HIGHER and vs_gradient.word != compare.LOWER:
+        return ("The weights point at tokens the decision uses, more than chance does, and rank them as well as "
+                "gradient × input does.")
+    return "The weights do not point at the tokens the decision uses more clearly than chance does."
+
+
+def faithfulness_verdict(vs_random: list[compare.Comparison], vs_gradient: list[compare.Comparison]) -> str:
+    """One sentence over every k, from the paired comparisons at each k."""
+    if all(c.word == compare.HIGHER for c in vs_random):
+        first = "At every k, deleting the most-attended tokens lowers confidence more than deleting random ones"
+    elif any(c.word == compare.HIGHER for c in vs_random):
+        first = "Deleting the most-attended tokens lowers confidence more than deleting random ones at some k only"
+    else:
+        first = "Deleting the most-attended tokens does not lower confidence clearly more than deleting random ones"
+    if all(c.word == compare.LOWER for c in vs_gradient):
+        second = "and at every k less than deleting the tokens with the largest gradient × input"
+    elif all(c.word == compare.HIGHER for c in vs_gradient):
+        second = "and at every k more than deleting the tokens with the largest gradient × input"
+    else:
+        second = "and against gradient × input the ranking differs between k"
+    return f"{first}, {second}"
 
 
 def budget_words(minutes: float, budget: float) -> str:
@@ -109,21 +269,101 @@ def cpu_summary_words(comparison: pd.DataFrame) -> str:
     return fmt.and_list(parts)
 
 
-def mean_quartile_accuracy(run_list: list[runs.Run]) -> list[float]:
-    """Accuracy in each length quartile, mean over the runs (seeds)."""
-    return [float(np.mean([r.metrics["length_quartiles"][i]["accuracy"] for r in run_list])) for i in range(4)]
+def devices_words(provenances: list[dict]) -> str:
+    """'an NVIDIA H100 80GB HBM3' / 'a CPU (1 thread)': the hardware named as a reader writes it."""
+    names = []
+    for p in provenances:
+        if p.get("device") == "cpu":
+            t = p.get("torch_threads") or 1
+            names.append(f"a CPU ({t} thread{'s' if t != 1 else ''})")
+        else:
+            names.append(f"an {p['device_name']}" if p.get("device_name") else f"a {str(p['device']).upper()}")
+    return fmt.and_list(sorted(set(names)))
 
 
-def faithfulness_words(table: pd.DataFrame, k: int = 5) -> tuple[int, float, float, str, str]:
-    """From `analysis.faithfulness_table`: the k shown (k if measured, else the smallest), the drops after
-    deleting the top-k and k random tokens, 'more' / 'no more', and the verdict over every k."""
-    k = k if k in table.index else int(table.index[0])
-    top = float(table.loc[k, "drop, top-k removed (pp)"])
-    rand = float(table.loc[k, "drop, random k removed (pp)"])
-    every = bool((table["drop, top-k removed (pp)"] > table["drop, random k removed (pp)"]).all())
-    verdict = ("The attended tokens matter more to the decision than random ones" if every
-               else "The attended tokens do not matter more than random ones for every k")
-    return k, top, rand, "more" if top > rand else "no more", verdict
+# --- numbers from the stored predictions -------------------------------------------------------------
+
+
+def correctness(run: runs.Run) -> np.ndarray:
+    """Per test review (in stored order), 1 if the run classified it correctly."""
+    t = run.load_tensors("test_predictions")
+    return ((t["prob_pos"].numpy() >= 0.5) == t["label"].numpy().astype(bool)).astype(float)
+
+
+def mean_correctness(run_list: list[runs.Run]) -> np.ndarray:
+    """Per test review, the share of the runs (seeds) that classified it correctly."""
+    index = run_list[0].load_tensors("test_predictions")["index"].numpy()
+    for r in run_list[1:]:
+        if not np.array_equal(r.load_tensors("test_predictions")["index"].numpy(), index):
+            raise ValueError(f"{r.name} scored other test reviews than {run_list[0].name}")
+    return np.mean([correctness(r) for r in run_list], axis=0)
+
+
+def quartile_comparisons(a: np.ndarray, b: np.ndarray, lengths: np.ndarray
+                         ) -> tuple[list[compare.Comparison], list[tuple[int, int]], compare.Comparison]:
+    """a minus b in each quartile of review length (`metrics.length_quartile_of`), paired over the reviews
+    of the quartile, and the longest quartile's per-review difference against the shortest's (different
+    reviews: Welch)."""
+    q = metrics.length_quartile_of(lengths)
+    comps = [compare.paired(a[q == i], b[q == i]) for i in range(4)]
+    ranges = [(int(lengths[q == i].min()), int(lengths[q == i].max())) for i in range(4)]
+    d = a - b
+    return comps, ranges, compare.seeds(d[q == 3], d[q == 0])
+
+
+def overconfidence(run: runs.Run) -> compare.Comparison:
+    """Mean confidence of the predicted class minus accuracy, paired over the test reviews."""
+    t = run.load_tensors("test_predictions")
+    p, y = t["prob_pos"].numpy().astype(float), t["label"].numpy().astype(bool)
+    return compare.paired(np.maximum(p, 1 - p), ((p >= 0.5) == y).astype(float))
+
+
+def confident_share(run: runs.Run, threshold: float = 0.9) -> tuple[float, float]:
+    """Shares of the wrong and of the correct predictions made with confidence >= threshold."""
+    t = run.load_tensors("test_predictions")
+    p, y = t["prob_pos"].numpy().astype(float), t["label"].numpy().astype(bool)
+    conf, ok = np.maximum(p, 1 - p), (p >= 0.5) == y
+    return float((conf[~ok] >= threshold).mean()), float((conf[ok] >= threshold).mean())
+
+
+def faithfulness_pooled(attention_runs: list[runs.Run]) -> dict[str, np.ndarray] | None:
+    """The attention runs' per-review faithfulness measurements averaged over the seeds (the reviews are
+    the same for every seed): arrays (K, N), and `ks`."""
+    per = [artefacts.faithfulness_reviews(r) for r in attention_runs]
+    per = [p for p in per if p is not None]
+    if not per:
+        return None
+    for p in per[1:]:
+        if not np.array_equal(p["index"], per[0]["index"]):
+            raise ValueError("the attention runs measured faithfulness on different reviews")
+    fixed = ("ks", "index")  # the same in every run
+    return {k: per[0][k] if k in fixed else np.mean([p[k] for p in per], axis=0) for k in per[0]}
+
+
+def lengths_by_index(run: runs.Run, index: np.ndarray) -> np.ndarray:
+    """Token counts (before any cut) of the test reviews at positions `index` of the test split."""
+    t = run.load_tensors("test_predictions")
+    where = {int(i): j for j, i in enumerate(t["index"].numpy())}
+    return t["length"].numpy()[[where[int(i)] for i in index]]
+
+
+def uniform_last_tenth(n: int) -> float:
+    """The weight uniform attention over n tokens puts on the last tenth (positions (t - 0.5) / n > 0.9)."""
+    return float(((np.arange(n) + 0.5) / n > 0.9).mean())
+
+
+def faithfulness_table(pooled: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Per k: the mean confidence drop (pp) after deleting the k most-attended, the k most important by
+    gradient × input and k random tokens, with the paired 95% intervals of attention minus each."""
+    rows = []
+    for j, k in enumerate(pooled["ks"]):
+        att, grad, rand = (100 * pooled[n][j].astype(float) for n in ("attention_drop", "gradient_drop", "random_drop"))
+        vr, vg = compare.paired(att, rand), compare.paired(att, grad)
+        rows.append({"k": int(k), "attention top-k (pp)": att.mean(), "gradient × input top-k (pp)": grad.mean(),
+                     "random k (pp)": rand.mean(), "attention − random (pp)": f"{vr.a_minus_b:+.2f} {vr.interval()}",
+                     "attention − gradient (pp)": f"{vg.a_minus_b:+.2f} {vg.interval()}",
+                     "overlap (%)": 100 * float(pooled["overlap"][j].mean())})
+    return pd.DataFrame(rows).set_index("k")
 
 
 # --- the chapter -------------------------------------------------------------------------------------
@@ -139,32 +379,94 @@ def from_runs(sweep: list[runs.Run], final: list[runs.Run], tfidf: runs.Run, cpu
     by_model = {m: [r for r in final if r.config_dict["model"] == m] for m in MODELS}
     seed0 = {m: rs[0] for m, rs in by_model.items()}
     summary = analysis.summary(final, tfidf)
-    targets = analysis.targets(final, tfidf)
-    faith = analysis.faithfulness_table(by_model["attention"])
     m_att = seed0["attention"].metrics
-    mean_acc = summary["accuracy_mean"]
-    short_gap, long_gap, long_word = quartile_gaps(mean_quartile_accuracy(by_model["attention"]),
-                                                   mean_quartile_accuracy(by_model["baseline"]))
-    k, top, rand, more, verdict = faithfulness_words(faith)
-    gru_runs = [*sweep, *final]
+    chosen = analysis.chosen_lengths(sweep)
+
+    # does attention classify better than the final state?
+    acc = {m: [r.metrics["accuracy"] for r in rs] for m, rs in by_model.items()}
+    vs_seeds = {m: compare.seeds(acc["attention"], acc[m]) for m in ("baseline", "meanpool")}
+    correct = {m: mean_correctness(rs) for m, rs in by_model.items()} | {"tfidf": correctness(tfidf)}
+    vs_paired = {m: compare.paired(correct["attention"], correct[m]) for m in ("baseline", "meanpool", "tfidf")}
+    per_seed = [compare.paired(correctness(a), correctness(b))
+                for a, b in zip(by_model["attention"], by_model["baseline"], strict=True)]
+    answer, clause = answer_words(vs_seeds["baseline"], per_seed)
+    targets = analysis.targets(final, tfidf, beats_tfidf=vs_paired["tfidf"].word == compare.HIGHER)
+
+    # where the verdict is, and where attention looks
+    ends = artefacts.ending_accuracy(tfidf)
+    first, last = np.array(ends["first_correct"], float), np.array(ends["last_correct"], float)
+    faith = faithfulness_pooled(by_model["attention"])
+
+    # review length
+    lengths = seed0["attention"].load_tensors("test_predictions")["length"].numpy()
+    quartiles, ranges, trend = quartile_comparisons(correct["attention"], correct["baseline"], lengths)
+
+    # calibration
+    ece = {m: [r.metrics["ece"] for r in rs] for m, rs in by_model.items()} | {"tfidf": [tfidf.metrics["ece"]]}
+    gru = [r for rs in by_model.values() for r in rs]
+    rho, rho_p = stats.spearmanr([r.metrics["best_epoch"] for r in gru], [r.metrics["ece"] for r in gru])
+    shares = {m: [confident_share(r) for r in rs] for m, rs in by_model.items()}
+    calibration = pd.DataFrame([{"model": analysis.MODEL_LABELS[m], "seed": r.config_dict["seed"],
+                                 "kept epoch": r.metrics["best_epoch"], "accuracy (%)": 100 * r.metrics["accuracy"],
+                                 "mean confidence (%)": 100 * overconfidence(r).a_minus_b + 100 * r.metrics["accuracy"],
+                                 "ECE (%)": 100 * r.metrics["ece"]} for m in MODELS for r in by_model[m]])
+
+    # faithfulness
+    ks = [int(k) for k in faith["ks"]]
+    k = 5 if 5 in ks else ks[0]
+    j = ks.index(k)
+    read = np.minimum(lengths_by_index(seed0["attention"], faith["index"]), seed0["attention"].config_dict["max_len"])
+    uniform = np.array([uniform_last_tenth(n) for n in read])  # mean pooling's weight on the last tenth
+    cmp = {n: [compare.paired(faith["attention_drop"][i].astype(float), faith[n][i].astype(float))
+               for i in range(len(ks))] for n in ("random_drop", "gradient_drop")}
+
+    gpu = [r for r in [*sweep, *final] if r.provenance.get("device") != "cpu"]
     cpu_gpu = analysis.cpu_gpu(cpu, final)
-    walls = [r.provenance["wall_time_s"] for r in gru_runs]
+    walls = [r.provenance["wall_time_s"] for r in gpu] or [r.provenance["wall_time_s"] for r in [*sweep, *final]]
     return SentimentFacts(
         sweep=sweep, final=final, tfidf=tfidf, by_model=by_model, seed0=seed0,
         config=seed0["attention"].config, tfidf_config=tfidf.config,
-        chosen=analysis.chosen_lengths(sweep), summary=summary, targets=targets, faithfulness=faith,
+        chosen=chosen, chosen_words=chosen_words(chosen), summary=summary, targets=targets,
+        card=card.table([*sweep, *[r for r in final if r not in sweep], tfidf, *cpu],
+                        error_bars="± one standard deviation over the seeds (accuracy); intervals in the text are "
+                                   "95% intervals: Welch over seeds, or paired over the same test reviews",
+                        data=card.IMDB, parameters={analysis.MODEL_LABELS[m]: seed0[m].metrics["num_parameters"]
+                                                    for m in MODELS}),
         num_train=m_att["num_train"], num_val=m_att["num_val"], num_test=m_att["num_test"],
-        num_seeds=len(by_model["attention"]),
+        num_seeds=len(by_model["attention"]), seeds_words=seeds_words(len(by_model["attention"])),
         parameters={m: seed0[m].metrics["num_parameters"] for m in MODELS},
         accuracy={m: fmt.accuracy(row["accuracy_mean"], row["accuracy_std"], row["seeds"])
                   for m, row in summary.iterrows()},
-        attention_vs={m: float(mean_acc["attention"] - mean_acc[m]) for m in ("baseline", "meanpool", "tfidf")},
+        vs_seeds=vs_seeds, vs_paired=vs_paired, per_seed=per_seed, answer=answer, answer_clause=clause,
+        per_seed_words=per_seed_words(per_seed),
+        pooling_vs_last=compare.paired(correct["meanpool"], correct["baseline"]),
+        pooling_reading=pooling_words(compare.paired(correct["meanpool"], correct["baseline"]), vs_paired["meanpool"]),
+        ending=compare.paired(last, first), ending_first=float(first.mean()), ending_last=float(last.mean()),
+        ending_tokens=int(ends["n_tokens"]), ending_reviews=int(ends["reviews"]),
+        attention_position=float(faith["attention_position"].mean()),
+        attention_last_tenth=float(faith["last_tenth_weight"].mean()),
+        uniform_last_tenth=float(uniform.mean()),
+        last_tenth_vs_uniform=compare.paired(faith["last_tenth_weight"].astype(float), uniform),
         met={key: target_word(bool(v)) for key, v in targets["met"].items()},
-        ece={m: float(summary.loc[m, "ece_mean"]) for m in [*MODELS, "tfidf"]},
-        short_gap=short_gap, long_gap=long_gap, long_word=long_word,
-        longest_min_tokens=m_att["length_quartiles"][3]["min_tokens"],
-        faith_k=k, faith_top=top, faith_random=rand, faith_more=more, faith_verdict=verdict,
-        faith_reviews=int(faith["reviews"].iloc[0]), faith_ks=", ".join(map(str, faith.index)),
+        quartiles=quartiles, quartile_ranges=ranges, quartile_words=quartile_words(quartiles, ranges),
+        quartile_trend=trend, quartile_summary=quartile_summary(quartiles, trend),
+        quartile_verdict=quartile_verdict(quartiles, trend),
+        ece=ece, ece_words={m: " / ".join(f"{100 * e:.2f}" for e in v) + "%" for m, v in ece.items()},
+        ece_vs=compare.seeds(ece["attention"], ece["baseline"]), ece_epoch_rho=float(rho), ece_epoch_p=float(rho_p),
+        ece_runs=len(gru),
+        overconfident={m: overconfidence_words([overconfidence(r) for r in rs]) for m, rs in by_model.items()},
+        wrong_confident={m: float(np.mean([s[0] for s in v])) for m, v in shares.items()},
+        right_confident={m: float(np.mean([s[1] for s in v])) for m, v in shares.items()},
+        calibration=calibration,
+        faithfulness=faithfulness_table(faith), faith_k=k, faith_reviews=int(faith["attention_drop"].shape[1]),
+        faith_ks=", ".join(str(x) for x in ks),
+        faith_attention=float(100 * faith["attention_drop"][j].mean()),
+        faith_gradient=float(100 * faith["gradient_drop"][j].mean()),
+        faith_random=float(100 * faith["random_drop"][j].mean()),
+        faith_vs_random=cmp["random_drop"][j], faith_vs_gradient=cmp["gradient_drop"][j],
+        faith_overlap=float(faith["overlap"][j].mean()),
+        faith_verdict=faithfulness_verdict(cmp["random_drop"], cmp["gradient_drop"]),
+        faith_reading=faithfulness_reading(cmp["random_drop"][j], cmp["gradient_drop"][j]),
         cpu=cpu, cpu_gpu=cpu_gpu, cpu_minutes=float(cpu_gpu["cpu_wall_s"].sum() / 60),
         cpu_budget=budget_words(float(cpu_gpu["cpu_wall_s"].sum() / 60), CPU_BUDGET_MINUTES),
         cpu_epochs=int(cpu_gpu["cpu_epochs"].max()),
@@ -172,5 +474,5 @@ def from_runs(sweep: list[runs.Run], final: list[runs.Run], tfidf: runs.Run, cpu
         cpu_gap={m: float(r["cpu_test"] - r["gpu_test_mean"]) for m, r in cpu_gpu.iterrows()},
         cpu_summary=cpu_summary_words(cpu_gpu),
         wall_range=(min(walls), max(walls)),
-        devices=", ".join(sorted({r.provenance.get("device_name") or r.provenance["device"] for r in gru_runs})),
+        devices=devices_words([r.provenance for r in gpu] or [r.provenance for r in [*sweep, *final]]),
     )

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
-from matplotlib.colors import to_rgba
 from matplotlib.ticker import MaxNLocator
 
 from .. import plots, runs
@@ -79,17 +77,17 @@ def max_len_sweep(sweep: list[runs.Run], chosen: dict[str, int]):
 
 def confusion_matrices(run_list: list[runs.Run]):
     """Row-normalised confusion matrices (counts printed), one per run."""
-    fig, axes = plots.figure(1, len(run_list), height=2.6, squeeze=False)
+    fig, axes = plots.figure(1, len(run_list), height=3.0, squeeze=False)
     for ax, r in zip(axes[0], run_list, strict=True):
         cm = np.array(r.metrics["confusion"], dtype=float)
         frac = cm / np.maximum(cm.sum(1, keepdims=True), 1)
         ax.imshow(frac, cmap=plots.SEQUENTIAL, vmin=0, vmax=1)
         for i in range(2):
             for j in range(2):
-                ax.text(j, i, f"{int(cm[i, j]):,}\n{100 * frac[i, j]:.1f}%", ha="center", va="center", fontsize=8,
+                ax.text(j, i, f"{int(cm[i, j]):,}\n{100 * frac[i, j]:.1f}%", ha="center", va="center", fontsize=10,
                         color="white" if frac[i, j] < 0.5 else "black")
-        ax.set_xticks([0, 1], ["neg", "pos"])
-        ax.set_yticks([0, 1], ["neg", "pos"])
+        ax.set_xticks([0, 1], ["neg", "pos"], fontsize=10)
+        ax.set_yticks([0, 1], ["neg", "pos"], fontsize=10)
         ax.set(xlabel="predicted", ylabel="true", title=SHORT[analysis.model_of(r)])
         ax.grid(False)
     return _shown(fig)
@@ -131,7 +129,8 @@ def confidence_histograms(run_list: list[runs.Run]):
     for ax, r in zip(axes[0], run_list, strict=True):
         conf, ok = _confidence(r)
         ax.hist(conf[ok], bins=bins, color=plots.OKABE_ITO[2], alpha=0.75, label="correct")
-        ax.hist(conf[~ok], bins=bins, color=plots.OKABE_ITO[3], alpha=0.75, label="wrong")
+        ax.hist(conf[~ok], bins=bins, color=plots.OKABE_ITO[3], alpha=0.75, hatch="///", edgecolor="white",
+                lw=0, label="wrong")
         ax.set(xlabel="confidence max(p, 1 − p)", title=SHORT[analysis.model_of(r)], yscale="log")
     axes[0, 0].set_ylabel("test reviews (log scale)")
     axes[0, 0].legend(fontsize=8)
@@ -139,108 +138,69 @@ def confidence_histograms(run_list: list[runs.Run]):
 
 
 def reliability_diagram(run_list: list[runs.Run], n_bins: int = metrics.ECE_BINS):
-    """Accuracy against confidence in 15 bins over [0.5, 1] (diagonal: perfect calibration), with ECE."""
-    fig, (ax, ax_n) = plots.figure(2, 1, height=4.2, width=5.0, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    """Accuracy against confidence in 15 bins over [0.5, 1] (diagonal: perfect calibration), one line per
+    run (seed), the legend giving each model's ECE per seed; below, the reviews per bin (seed 0)."""
+    fig, (ax, ax_n) = plots.figure(2, 1, height=4.6, width=5.5, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     ax.plot([0.5, 1], [0.5, 1], color="grey", lw=1, ls=":", label="perfect calibration")
-    for r in run_list:
-        t = r.load_tensors("test_predictions")
-        bins = metrics.reliability_bins(t["label"].numpy(), t["prob_pos"].numpy(), n_bins)
-        filled = bins[bins["count"] > 0]
-        model = analysis.model_of(r)
-        ece = metrics.expected_calibration_error(t["label"].numpy(), t["prob_pos"].numpy(), n_bins)
-        ax.plot(filled["confidence"], filled["accuracy"], "o-", ms=3, color=COLOURS[model],
-                label=f"{SHORT[model]} (ECE {100 * ece:.1f}%)")
-        centres = (bins["lower"] + bins["upper"]) / 2
-        ax_n.plot(centres, bins["count"], drawstyle="steps-mid", color=COLOURS[model])
-    lowest = min([line.get_ydata().min() for line in ax.get_lines()[1:] if len(line.get_ydata())] + [0.5])
+    markers = {"baseline": "o", "attention": "s", "meanpool": "^", "tfidf": "D"}
+    lowest = 0.5
+    for model, rs in _by_model(run_list).items():
+        eces = []
+        for j, r in enumerate(rs):
+            t = r.load_tensors("test_predictions")
+            y, p = t["label"].numpy(), t["prob_pos"].numpy()
+            bins = metrics.reliability_bins(y, p, n_bins)
+            filled = bins[bins["count"] > 0]
+            eces.append(100 * metrics.expected_calibration_error(y, p, n_bins))
+            lowest = min(lowest, float(filled["accuracy"].min()))
+            ax.plot(filled["confidence"], filled["accuracy"], "-", marker=markers.get(model, "o"), ms=3, lw=1.2,
+                    color=COLOURS[model], alpha=1.0 if j == 0 else 0.5)
+            if j == 0:
+                centres = (bins["lower"] + bins["upper"]) / 2
+                ax_n.plot(centres, bins["count"], drawstyle="steps-mid", color=COLOURS[model])
+        ax.plot([], [], "-", marker=markers.get(model, "o"), ms=3, color=COLOURS[model],
+                label=f"{SHORT[model]} (ECE {' / '.join(f'{e:.1f}' for e in eces)}%)")
     ax.set(ylabel="accuracy", xlim=(0.5, 1.0), ylim=(min(0.45, lowest - 0.05), 1.01))
-    ax.legend(fontsize=8, loc="upper left")
-    ax_n.set(xlabel="confidence (probability of the predicted class)", ylabel="reviews", yscale="log")
+    ax.legend(fontsize=7.5, loc="lower right", title="ECE per seed", title_fontsize=7.5)
+    ax_n.set(xlabel="confidence (probability of the predicted class)", ylabel="reviews (seed 0)", yscale="log")
     return _shown(fig)
 
 
-def faithfulness(attention_runs: list[runs.Run]):
-    """Mean drop in confidence after deleting the k most-attended vs k random tokens (error bars: ±2 SE,
-    seed-0 run; lines: mean over seeds)."""
-    fig, ax = plots.figure(height=3.0, width=5.0)
-    frames = [pd.DataFrame(r.metrics["faithfulness"]) for r in attention_runs if "faithfulness" in r.metrics]
-    if not frames:
-        ax.text(0.5, 0.5, "no faithfulness results", ha="center", transform=ax.transAxes)
-        return _shown(fig)
-    mean = pd.concat(frames).groupby("k").mean(numeric_only=True)
-    first = frames[0].set_index("k")
-    for name, colour, label in (("top", plots.OKABE_ITO[3], "k most-attended tokens removed"),
-                                ("random", plots.OKABE_ITO[0], "k random tokens removed")):
-        ax.errorbar(mean.index, 100 * mean[f"{name}_drop"], yerr=200 * first[f"{name}_drop_se"], fmt="o-",
-                    color=colour, capsize=3, label=label)
+def faithfulness(pooled: dict[str, np.ndarray]):
+    """Mean drop in confidence after deleting the k most-attended tokens, the k tokens with the largest
+    gradient × input, or k random tokens (`facts.faithfulness_pooled`: per review, averaged over seeds);
+    error bars: 95% t intervals over the reviews."""
+    fig, ax = plots.figure(height=3.2, width=5.5)
+    ks = pooled["ks"]
+    for name, colour, marker, ls, label in (
+            ("gradient_drop", plots.OKABE_ITO[4], "D", "-.", "largest gradient × input removed"),
+            ("attention_drop", plots.OKABE_ITO[1], "s", "-", "most-attended removed"),
+            ("random_drop", plots.OKABE_ITO[0], "o", "--", "random tokens removed")):
+        d = 100 * pooled[name].astype(float)  # (K, N)
+        half = 1.96 * d.std(1, ddof=1) / np.sqrt(d.shape[1])
+        ax.errorbar(ks, d.mean(1), yerr=half, fmt=marker, ls=ls, color=colour, capsize=3, ms=4, label=label)
     ax.axhline(0, color="grey", lw=0.8)
     ax.set(xscale="log", xlabel="k (tokens removed)", ylabel="mean confidence drop (pp)")
-    ax.set_xticks(mean.index)
+    ax.set_xticks(ks)
     ax.get_xaxis().set_major_formatter(plt.ScalarFormatter())
     ax.minorticks_off()
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left")
     return _shown(fig)
 
 
-def attention_heatmaps(examples: list[analysis.Example], window: int = 24):
+def attention_heatmaps(examples: list[analysis.Example], window: int = 16):
     """For each review: the attention weights of the `window` tokens around its most-attended token."""
-    fig, axes = plots.figure(len(examples), 1, height=1.25 * len(examples) + 0.3, squeeze=False)
+    fig, axes = plots.figure(len(examples), 1, height=1.55 * len(examples) + 0.3, squeeze=False)
     for ax, ex in zip(axes[:, 0], examples, strict=True):
         w = ex.weights
         peak = int(np.argmax(w))
         start = int(np.clip(peak - window // 2, 0, max(len(w) - window, 0)))
         sel = slice(start, start + window)
         ax.imshow(w[sel][None, :], aspect="auto", cmap=plots.SEQUENTIAL, vmin=0, vmax=float(w.max()))
-        ax.set_xticks(np.arange(len(w[sel])), ex.words[sel], rotation=60, ha="right", fontsize=7)
+        ax.set_xticks(np.arange(len(w[sel])), ex.words[sel], rotation=40, ha="right", rotation_mode="anchor",
+                      fontsize=9)
         ax.set_yticks([])
         ax.grid(False)
         ax.set_title(f"review {ex.review_id}: true {'pos' if ex.label else 'neg'}, P(pos) = {ex.prob_pos:.2f}, "
-                     f"tokens {start + 1}–{start + len(w[sel])} of {len(w)}", fontsize=8, loc="left")
+                     f"tokens {start + 1}–{start + len(w[sel])} of {len(w)}", fontsize=9, loc="left")
     return _shown(fig)
-
-
-def highlighted_reviews(examples: list[analysis.Example], fontsize: float = 8.0, width: float = plots.WIDTH):
-    """The image version of `analysis.highlight_html` (for the PDF): words shaded by attention weight."""
-    line_h = fontsize * 1.9 / 72  # inches
-    margin = 0.1
-    # 1. measure each word's width with a throw-away renderer, and wrap lines
-    probe = plt.figure(figsize=(width, 1))
-    renderer = probe.canvas.get_renderer()
-    space = _text_width(probe, renderer, "a a", fontsize) - _text_width(probe, renderer, "aa", fontsize)
-    layouts, total_lines = [], 0
-    for ex in examples:
-        x, line, placed = margin, 1, []  # line 0 is the header
-        for word, w in zip(ex.words, ex.weights, strict=True):
-            wd = _text_width(probe, renderer, word, fontsize)
-            if x + wd > width - margin:
-                x, line = margin, line + 1
-            placed.append((word, float(w), x, line))
-            x += wd + space
-        layouts.append(placed)
-        total_lines += line + 2  # header and a blank line between reviews
-    plt.close(probe)
-    # 2. draw
-    height = total_lines * line_h + 2 * margin
-    fig = plt.figure(figsize=(width, height))
-    fig.add_axes((0, 0, 1, 1)).axis("off")  # an (empty) axes: notebooks do not display figures without one
-    offset = 0
-    for ex, placed in zip(examples, layouts, strict=True):
-        peak = float(ex.weights.max()) if len(ex.weights) else 1.0
-
-        def y_of(line, offset=offset):
-            return 1 - (margin + (offset + line + 0.75) * line_h) / height
-
-        fig.text(margin / width, y_of(0), f"review {ex.review_id}: true {'positive' if ex.label else 'negative'}, "
-                 f"P(positive) = {ex.prob_pos:.3f}", fontsize=fontsize, color="#555555")
-        for word, w, x, line in placed:
-            fig.text(x / width, y_of(line), word, fontsize=fontsize,
-                     bbox={"boxstyle": "square,pad=0.12", "lw": 0, "fc": to_rgba(plots.OKABE_ITO[1], w / peak)})
-        offset += max(line for *_, line in placed) + 2 if placed else 2
-    return _shown(fig)
-
-
-def _text_width(fig, renderer, s: str, fontsize: float) -> float:
-    t = fig.text(0, 0, s, fontsize=fontsize)
-    w = t.get_window_extent(renderer=renderer).width / fig.dpi
-    t.remove()
-    return w

@@ -129,7 +129,12 @@ class SentimentGRU(nn.Module):
                    c.embed_dropout, c.dropout)
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor, mask: torch.Tensor) -> Output:
-        x = self.embed_dropout(self.embedding(ids))  # (B, T, E)
+        return self.from_embeddings(self.embedding(ids), lengths, mask)
+
+    def from_embeddings(self, x: torch.Tensor, lengths: torch.Tensor, mask: torch.Tensor) -> Output:
+        """The forward pass from the word vectors x (B, T, E) on: gradient × input importance
+        differentiates the logit with respect to x."""
+        x = self.embed_dropout(x)  # (B, T, E)
         h = self.encode(x, lengths)  # (B, T, H); only positions t < length are used below
         weights = None
         if self.pooling == "baseline":

@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from .. import runs, text
+from .. import runs, text, utils
 from . import metrics
 from .data import SPLIT_SEED, prediction_tensors, subset, validation_split
 
@@ -89,5 +89,53 @@ def train(config: TfidfConfig, run: runs.RunWriter, device) -> None:
                                "idf": torch.from_numpy(tfidf.idf_).float()})
     run.save_tensors("test_predictions", prediction_tensors(probs, labels, test_c.lengths[test_idx], test_idx))
     run.metrics.update(metrics.classification_metrics(labels, probs, test_c.lengths[test_idx]))
+    utils.write_json(run.dir / "ending_accuracy.json", ending_accuracy(run_tensors(run.dir), config))
     run.metrics.update({"C": C, "val_accuracy": val_acc, "num_train": len(train_idx), "num_val": len(val_idx),
                         "num_test": len(test_idx)})
+
+
+def scores(m: dict[str, torch.Tensor], counts: sp.csr_matrix, sublinear_tf: bool = True) -> np.ndarray:
+    """P(positive) of a stored TF-IDF model (its `model` tensors) for term counts (N, vocab_size): the
+    same sublinear tf, idf weighting and L2 normalisation as training (scikit-learn's TfidfTransformer)."""
+    X = counts.astype(np.float64).tocsr(copy=True)
+    if sublinear_tf:
+        X.data = 1 + np.log(X.data)
+    X = X.multiply(m["idf"].numpy().astype(np.float64)[None, :]).tocsr()
+    norms = np.sqrt(np.asarray(X.multiply(X).sum(1))).ravel()
+    X = sp.diags(1 / np.maximum(norms, 1e-12)) @ X
+    logits = X @ m["coef"].numpy().astype(np.float64) + float(m["intercept"][0])
+    return 1 / (1 + np.exp(-logits))
+
+
+def ending_accuracy(m: dict[str, torch.Tensor], config: TfidfConfig, n_tokens: int = 50) -> dict:
+    """Where does a review say its verdict? The stored TF-IDF model reads only the first or only the last
+    `n_tokens` tokens of every test review with at least 2 · n_tokens tokens (the two parts do not
+    overlap); per review, whether each part alone is classified correctly (1/0), in test-split order."""
+    c = text.corpus("test")
+    vocab_size = config.vocab_size
+    long = np.flatnonzero(c.lengths >= 2 * n_tokens)
+
+    def part_counts(first: bool) -> sp.csr_matrix:
+        rows, cols = [], []
+        for r, i in enumerate(long):
+            ids = c.ids[c.offsets[i]:c.offsets[i + 1]]
+            ids = ids[:n_tokens] if first else ids[-n_tokens:]
+            ids = ids[(ids >= 2) & (ids < vocab_size)]
+            rows.append(np.full(len(ids), r))
+            cols.append(ids)
+        X = sp.csr_matrix((np.ones(sum(map(len, rows))), (np.concatenate(rows), np.concatenate(cols))),
+                          shape=(len(long), vocab_size))
+        X.sum_duplicates()
+        return X
+
+    y = c.labels[long]
+    out = {"n_tokens": n_tokens, "reviews": len(long), "num_test": len(c)}
+    for name, first in (("first", True), ("last", False)):
+        out[f"{name}_correct"] = ((scores(m, part_counts(first), config.sublinear_tf) >= 0.5) == y).astype(int).tolist()
+    return out
+
+
+def run_tensors(folder) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    return load_file(str(folder) + "/model.safetensors")

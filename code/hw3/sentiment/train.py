@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from .. import runs, text, utils
-from . import metrics
+from . import artefacts, metrics
 from .data import load_data, prediction_tensors
 from .model import SentimentConfig, SentimentGRU, cpu_threads, predict_proba
 
@@ -122,7 +122,9 @@ def _train(config: SentimentConfig, run: runs.RunWriter, device: torch.device) -
     # The test set, once: final numbers from the best-validation weights.
     probs, _ = predict_proba(model, data.test.seqs, device)
     labels = data.test.labels.numpy().astype(np.int64)
-    run.save_tensors("test_predictions", prediction_tensors(probs, labels, data.test_lengths, data.test_index))
+    preds = prediction_tensors(probs, labels, data.test_lengths, data.test_index)
+    run.save_tensors("test_predictions", preds)
+    artefacts.write_gru(run.dir, model, config, data.test.seqs, preds, device)  # what the chapter quotes
     run.metrics.update(metrics.classification_metrics(labels, probs, data.test_lengths))
     run.metrics.update({"best_epoch": best["epoch"], "val_accuracy": best["val_accuracy"],
                         "val_loss": best["val_loss"], "epochs_trained": len(run.history),
