@@ -196,9 +196,35 @@ def test_site_has_what_readers_of_a_quarto_book_expect():
     cfg = quarto_config()
     book, html = cfg["book"], cfg["format"]["html"]
     assert "pdf" in book.get("downloads", []), "a Download PDF button"
-    assert str(book.get("repo-url", "")).startswith("https://github.com/") and book.get("repo-actions")
+    # a repository link only when there is a repository: a placeholder URL is a broken link on every page
+    assert "repo-url" not in book or str(book["repo-url"]).startswith("https://github.com/") and book.get("repo-actions")
     assert html.get("lightbox") in (True, "auto"), "digit grids and heatmaps open in a lightbox"
     assert set(html["theme"]) == {"light", "dark"}, "a light/dark theme pair"
+    # issue 19: our theme layer over both Bootstrap themes (contrast, link underlines, widgets)
+    assert html["theme"]["light"][0] == "cosmo" and "theme/custom.scss" in html["theme"]["light"]
+    assert html["theme"]["dark"][0] == "darkly" and html["theme"]["dark"][-1] == "theme/dark.scss"
+    for layer in {*html["theme"]["light"][1:], *html["theme"]["dark"][1:], html["include-after-body"]}:
+        assert (ROOT / layer).exists(), layer
+    for layer in ("theme/custom.scss", "theme/dark.scss"):
+        assert "/*-- scss:rules --*/" in (ROOT / layer).read_text(encoding="utf-8"), f"{layer}: not a Quarto theme layer"
+    debug = yaml.safe_load((ROOT / "_quarto-debug.yml").read_text(encoding="utf-8"))
+    assert debug["format"]["html"]["axe"], "quarto render --profile debug: axe-core's report in every page"
+
+
+def test_pdf_layout_partial():
+    """The PDF's layout (issue 17): our typst-show partial in place of orange-book's, keeping the functions
+    Quarto's book filter emits into the body, and opening no chapter on an odd page (blank pages)."""
+    typst = quarto_config()["format"]["typst"]
+    assert typst.get("template-partials") == ["partials/typst-show.typ"]
+    assert "include-in-header" not in typst, "a header include comes before the partial's rules"
+    text = (ROOT / "partials" / "typst-show.typ").read_text(encoding="utf-8")
+    for name in ("part(title)", "chapter(title", "appendices(title, doc", "#show: book.with("):
+        assert name in text, name
+    assert 'to: "odd"' not in text.replace('// ', '\n') or 'pagebreak(to: "odd")' not in text
+    assert "pagebreak(weak: true)" in text
+    assert 'figure.where(kind: "quarto-float-tbl"): set block(breakable: true)' in text
+    assert "show figure: set block(breakable: false)" in text, "image figures keep their caption"
+    assert "$course$" in text and "$it.name.literal$" in text and "$date$" in text, "a cover with course, authors, date"
 
 
 WORKFLOW = ROOT / ".github" / "workflows" / "publish.yml"
