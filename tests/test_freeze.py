@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -137,6 +138,17 @@ def test_a_document_missing_from_the_map_reads_everything(project):
     store_run(project, "exp-a", accuracy=0.1)
     assert {d.path: d.state for d in freeze.status(project, reads)} == {"a.qmd": "stale", "b.qmd": "stale",
                                                                      "notes.qmd": "no code"}
+
+
+def test_outputs_rendered_elsewhere_are_recorded_from_their_commit(project, tmp_path):
+    quarto_render(project)
+    old = tmp_path / "checkout-at-render"  # the tree as it was when _freeze/ was rendered
+    shutil.copytree(project, old)
+    store_run(project, "exp-a", accuracy=0.95)  # since then: a retrained run
+    (project / freeze.RECORD).unlink()  # _freeze/ copied in without a record
+    assert freeze.record_from(project, old, READS) == ["a.qmd", "b.qmd"]
+    assert states(project) == {"a.qmd": ("stale", ["runs changed: results/exp-a"]), "b.qmd": ("fresh", []),
+                               "notes.qmd": ("no code", [])}
 
 
 # --- without PyTorch: the command line, the pre-render script --------------------------------------

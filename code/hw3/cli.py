@@ -234,6 +234,7 @@ def cmd_freeze(args) -> None:
     from . import freeze
 
     code = freeze.main([*(["--invalidate"] if args.invalidate else []), *(["--check"] if args.check else []),
+                        *(["--record-from", str(args.record_from)] if args.record_from else []),
                         "--project", str(args.project or utils.project_root())])
     if code:
         raise SystemExit(code)
@@ -416,9 +417,13 @@ def build_parser(experiments: bool = True) -> argparse.ArgumentParser:
                                    "(recorded at every render by Quarto's pre-render script). Standard library only: "
                                    "also `python code/hw3/freeze.py`.")
     p.add_argument("--invalidate", action="store_true",
-                   help="delete the frozen output of stale documents, so the next render re-executes them")
+                   help="delete the frozen output of documents whose runs or code changed (the next render "
+                        "re-executes them) and record the current inputs: Quarto's pre-render step")
     p.add_argument("--check", action="store_true", help="exit with status 1 if any document is stale or missing")
     p.add_argument("--project", type=Path, help="the Quarto project (default: this checkout)")
+    p.add_argument("--record-from", type=Path, metavar="TREE",
+                   help="for _freeze/ entries rendered elsewhere: record the inputs as they are in TREE, a checkout "
+                        "of the commit they were rendered at")
     p.set_defaults(func=cmd_freeze)
 
     for add in _part_commands():

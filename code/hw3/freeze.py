@@ -215,6 +215,19 @@ def invalidate(project: Path, reads: dict[str, tuple[str, ...]] | None = None, l
     return docs
 
 
+def record_from(project: Path, tree: Path, reads: dict[str, tuple[str, ...]] | None = None) -> list[str]:
+    """Record, for each document with frozen output, the inputs as they are in `tree`: a checkout of the
+    commit those outputs were rendered at (a render made elsewhere, e.g. on a machine with Quarto).
+    Returns the documents recorded. The guard then compares that record with the inputs here."""
+    project, reads = Path(project), DOCUMENTS if reads is None else reads
+    digests = Digests(Path(tree))
+    record = read_record(project)
+    done = [doc for doc in documents(project) if frozen_hashes(project, doc)]
+    record.update({doc: digests.inputs(reads.get(doc, EVERYTHING)) for doc in done})
+    write_record(project, record)
+    return done
+
+
 def table(docs: list[Document]) -> str:
     width = max([len("document"), *(len(d.path) for d in docs)])
     rows = [f"{'document':<{width}}  {'state':<8}  why", *(
@@ -237,8 +250,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--invalidate", action="store_true",
                         help="delete stale frozen outputs and record the current inputs (the pre-render step)")
     parser.add_argument("--check", action="store_true", help="exit with status 1 if any document is stale or missing")
+    parser.add_argument("--record-from", type=Path, metavar="TREE",
+                        help="for _freeze/ entries rendered elsewhere: record the inputs as they are in TREE, a "
+                             "checkout of the commit they were rendered at")
     args = parser.parse_args(argv)
     project = args.project or default_project()
+    if args.record_from:
+        print(f"recorded the inputs in {args.record_from} for {', '.join(record_from(project, args.record_from))}")
     if args.invalidate:
         docs = invalidate(project)
     else:
