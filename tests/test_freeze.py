@@ -200,3 +200,28 @@ def test_every_executed_document_declares_what_it_reads():
         named = set(re.findall(r"results/([\w-]+)/", (ROOT / doc).read_text(encoding="utf-8")))
         for experiment in named:
             assert f"results/{experiment}" in entries or "results" in entries, f"{doc} reads results/{experiment}"
+
+
+# --- the repository: _freeze/ committed, the publishing workflow executes only what is stale ---------
+
+
+def test_freeze_and_its_record_are_not_ignored():
+    for path in ("_freeze/gan/execute-results/html.json", "_freeze/site_libs/clipboard/clipboard.min.js",
+                 freeze.RECORD):
+        out = subprocess.run(["git", "check-ignore", "-q", path], cwd=ROOT)
+        assert out.returncode == 1, f"{path} is ignored by .gitignore"
+
+
+def test_the_workflow_installs_python_only_when_a_document_must_be_executed():
+    yaml = pytest.importorskip("yaml")
+    (job,) = yaml.safe_load((ROOT / ".github" / "workflows" / "publish.yml").read_text())["jobs"].values()
+    steps = job["steps"]
+    guard = next(i for i, s in enumerate(steps) if "code/hw3/freeze.py --check" in s.get("run", ""))
+    assert steps[guard]["id"] == "freeze" and "execute=true" in steps[guard]["run"]
+    setup = next(i for i, s in enumerate(steps) if s.get("uses", "").startswith("actions/setup-python"))
+    install = next(i for i, s in enumerate(steps) if "pip install" in s.get("run", ""))
+    publish = next(i for i, s in enumerate(steps) if s.get("uses", "").startswith("quarto-dev/quarto-actions/publish"))
+    assert guard < setup < install < publish
+    for i in (setup, install):
+        assert steps[i]["if"] == "steps.freeze.outputs.execute == 'true'"
+    assert "if" not in steps[publish]  # always renders: from _freeze/ alone when nothing is stale
