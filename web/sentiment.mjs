@@ -164,6 +164,23 @@ export async function load(dir = ".", options = {}) {
 }
 
 // --- the widget ------------------------------------------------------------------------------------
+// Accessible in both page themes: visible labels, native keyboard-operable controls, the verdict in a
+// live region, the page's own colours (CSS variables, with system colours on a bare page), controls
+// that wrap on a phone, and a load failure said in the widget instead of "Loading…" for ever.
+
+const STYLE = `
+.hw3-sentiment { color: var(--bs-body-color, CanvasText); }
+.hw3-sentiment .hw3-widget-row { display: flex; flex-wrap: wrap; gap: 0.4em; align-items: center; margin: 0.4em 0; }
+.hw3-sentiment label { display: block; font-weight: 600; margin: 0.3em 0; }
+.hw3-sentiment textarea, .hw3-sentiment button { color: inherit; background: var(--bs-body-bg, Canvas); font: inherit;
+  border: 1px solid var(--bs-border-color, GrayText); border-radius: 0.25rem; padding: 0.25em 0.5em; }
+.hw3-sentiment textarea { width: 100%; box-sizing: border-box; }
+.hw3-sentiment :focus-visible { outline: 3px solid var(--bs-link-color, Highlight); outline-offset: 2px; }
+.hw3-sentiment .hw3-word { border-radius: 2px; }
+.hw3-sentiment .hw3-heavy { outline: 1px solid currentColor; font-weight: 600; }
+.hw3-sentiment .hw3-unread { opacity: 0.75; font-style: italic; }
+.hw3-error { font-weight: 600; }
+`;
 
 function el(tag, attrs = {}, text = "") {
   const node = document.createElement(tag);
@@ -172,35 +189,85 @@ function el(tag, attrs = {}, text = "") {
   return node;
 }
 
-// the text with each word shaded by its attention weight (darkest: the largest), the unread rest greyed
+export function addStyle(id, css) {
+  if (typeof document === "undefined" || document.getElementById(id)) return;
+  const style = el("style", { id });
+  style.textContent = css;
+  document.head.append(style);
+}
+
+// "rgb(r, g, b)" or "rgba(...)" -> [r, g, b] in 0..255 (the page background; white when transparent)
+function rgbOf(color) {
+  const m = /rgba?\(([^)]+)\)/.exec(color || "");
+  if (!m) return [255, 255, 255];
+  const v = m[1].split(",").map(Number);
+  return v.length === 4 && v[3] === 0 ? [255, 255, 255] : v.slice(0, 3);
+}
+
+function luminance([r, g, b]) {
+  const f = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+  return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+}
+
+// The shade of a word with share `a` (0..1) of the peak weight: Okabe-Ito orange over the page's own
+// background, and whichever of black or white text reads better on it (WCAG contrast).
+export function shade(a, page = [255, 255, 255]) {
+  const orange = [230, 159, 0];
+  const bg = orange.map((c, i) => Math.round(a * c + (1 - a) * page[i]));
+  const L = luminance(bg), black = (L + 0.05) / 0.05, white = 1.05 / (L + 0.05);
+  return { background: `rgb(${bg.join(", ")})`, color: black >= white ? "#000" : "#fff" };
+}
+
+// the text with each word shaded by its attention weight (darkest: the largest), the heaviest words also
+// outlined and bold (a cue besides colour), the unread rest in italics
 function renderHighlight(box, out) {
   const frag = document.createDocumentFragment();
   const peak = Math.max(0, ...out.weights);
+  let page = [255, 255, 255];
+  for (let node = box; node && node.nodeType === 1; node = node.parentElement) {
+    const bg = getComputedStyle(node).backgroundColor;
+    if (bg && !/rgba\([^)]*,\s*0\)$/.test(bg) && bg !== "transparent") { page = rgbOf(bg); break; }
+  }
   let pos = 0;
   out.spans.slice(0, out.tokens.length).forEach(([, a, b], i) => {
     if (a > pos) frag.append(out.shown.slice(pos, a));
-    const w = out.weights[i];
-    const span = el("span", { title: w.toFixed(4), class: "hw3-word",
-                              style: `background-color: rgba(230, 159, 0, ${peak > 0 ? (w / peak).toFixed(2) : 0})` });
+    const w = out.weights[i], share = peak > 0 ? w / peak : 0, { background, color } = shade(share, page);
+    const span = el("span", { title: `attention weight ${w.toFixed(4)}`, "data-weight": w.toFixed(6), class: share >= 0.5 ? "hw3-word hw3-heavy" : "hw3-word",
+                              style: `background-color: ${background}; color: ${color}` });
     span.textContent = out.shown.slice(a, b);
     frag.append(span);
     pos = b;
   });
-  if (out.truncated) frag.append(el("span", { style: "color: #999" }, out.shown.slice(pos)));
+  if (out.truncated) frag.append(el("span", { class: "hw3-unread", title: "not read: past the model's length limit" }, out.shown.slice(pos)));
   else frag.append(out.shown.slice(pos));
   box.replaceChildren(frag);
 }
 
+let uid = 0;
+
 // a text box, example reviews to click, P(positive) and the highlighted words, updated as one types
 export async function mount(root, dir = ".") {
   const t0 = performance.now();
-  const model = await load(dir);
+  addStyle("hw3-sentiment-style", STYLE);
+  root.setAttribute("aria-busy", "true");
+  let model;
+  try {
+    model = await load(dir);
+  } catch (e) {
+    root.replaceChildren(el("p", { class: "hw3-error", role: "alert" }, `Could not load the model: ${e.message || e}`));
+    root.setAttribute("aria-busy", "false");
+    throw e;
+  }
   const examples = model.meta.examples || [];
   root.classList.add("hw3-sentiment");
-  const input = el("textarea", { rows: "6", style: "width: 100%; font: inherit", "aria-label": "a movie review" });
-  const buttons = el("div", { class: "hw3-examples", style: "margin: 0.4em 0" });
-  const verdict = el("p", { class: "hw3-verdict", "aria-live": "polite", style: "margin: 0.4em 0; font-weight: 600" });
-  const highlight = el("p", { class: "hw3-highlight", style: "line-height: 1.7" });
+  const id = `hw3-review-${++uid}`;
+  const label = el("label", { for: id }, "Your review (the model reads it as you type)");
+  const input = el("textarea", { id, rows: "6", spellcheck: "true" });
+  const buttons = el("div", { class: "hw3-examples hw3-widget-row", role: "group", "aria-label": "Example reviews from the test set" });
+  const verdict = el("p", { class: "hw3-verdict", "aria-live": "polite", "aria-atomic": "true", style: "margin: 0.4em 0; font-weight: 600" });
+  const highlight = el("p", { class: "hw3-highlight", style: "line-height: 1.8" });
+  const legend = el("p", { class: "hw3-legend", style: "font-size: 0.85em; margin: 0.2em 0" },
+                    "Each word is shaded by its attention weight; the words with at least half the largest weight are also outlined and bold.");
   const stats = { loadMs: performance.now() - t0, lastMs: NaN };
   const update = () => {
     const start = performance.now();
@@ -214,13 +281,14 @@ export async function mount(root, dir = ".") {
     return out;
   };
   for (const ex of examples) {
-    const b = el("button", { type: "button", style: "margin: 0 0.3em 0.3em 0", title: ex.text.slice(0, 200) },
+    const b = el("button", { type: "button", title: ex.text.slice(0, 200) },
                  `${ex.title} (${ex.label ? "positive" : "negative"}, ${ex.stars}★)`);
     b.addEventListener("click", () => { input.value = ex.text; update(); });
     buttons.append(b);
   }
   input.addEventListener("input", update);
-  root.replaceChildren(input, buttons, verdict, highlight);
+  root.replaceChildren(label, input, buttons, verdict, legend, highlight);
+  root.setAttribute("aria-busy", "false");
   input.value = examples.length ? examples[0].text : "A moving, beautifully acted film.";
   update();
   stats.firstPredictMs = stats.lastMs;

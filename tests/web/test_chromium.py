@@ -33,7 +33,7 @@ def test_sentiment_page_shows_the_python_prediction():
         w.input.dispatchEvent(new Event("input"));
         const words = [...document.querySelectorAll(".hw3-word")];
         return {{verdict: document.querySelector(".hw3-verdict").textContent, backend: w.model.backend,
-                 words: words.map((s) => s.textContent), weights: words.map((s) => Number(s.title)),
+                 words: words.map((s) => s.textContent), weights: words.map((s) => Number(s.dataset.weight)),
                  examples: document.querySelectorAll(".hw3-examples button").length}};""")
     tensors, meta = web.read_bundle(BUNDLE, "sentiment")
     model, vocab = sentiment_export.reference_model(tensors, meta)
@@ -105,7 +105,8 @@ document.getElementById("out").textContent = JSON.stringify({
 @pytest.mark.parametrize("model", ["sentiment", "generator"])
 def test_the_shipped_standalone_pages_work_from_disk(model):
     dom = browser.dump_dom(BUNDLE / f"{model}.html")
-    assert 'data-ready="1"' in dom and f'<div id="hw3-{model}" class="hw3-{model}">' in dom  # mounted
+    root = re.search(rf'<div id="hw3-{model}"[^>]*>', dom).group(0)
+    assert 'data-ready="1"' in dom and f'class="hw3-{model}"' in root and 'aria-busy="false"' in root  # mounted
     if model == "sentiment":
         assert re.search(r"P\(positive\) = \d\.\d{4}: (positive|negative)", dom)
     else:
