@@ -214,3 +214,40 @@ print(json.dumps({{"code": code, "loaded": [m for m in {HEAVY!r} if m in sys.mod
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["loaded"] == [], f"hw3 {' '.join(argv)} imported {result['loaded']}"
     assert result["code"] in (0, 2, None)
+
+
+# --- the package's import direction (README: a part imports the core, never another part) ------------
+
+PARTS = ("gan", "sentiment", "theory")
+AGGREGATORS = ("cli.py", "report.py")  # the command line and the front page gather the parts
+
+
+def _imported_parts(path, package):
+    """The parts (hw3.gan, ...) a module imports anywhere, inside functions too."""
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            base = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
+            module = ".".join(base + ([node.module] if node.module else []))
+            names = [module, *(f"{module}.{a.name}" for a in node.names)]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        else:
+            continue
+        found |= {n.split(".")[1] for n in names if n.startswith("hw3.") and n.split(".")[1] in PARTS}
+    return found
+
+
+def test_imports_go_one_way_core_never_imports_a_part():
+    root = cli.utils.project_root() / "code" / "hw3"
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root)
+        package = ".".join(["hw3", *rel.parts[:-1]])
+        part = rel.parts[0] if len(rel.parts) > 1 and rel.parts[0] in PARTS else None
+        imported = _imported_parts(path, package)
+        if part:
+            assert imported <= {part}, f"{rel}: a part imports another part ({sorted(imported - {part})})"
+        elif str(rel) not in AGGREGATORS:
+            assert not imported, f"{rel}: a core module imports the part(s) {sorted(imported)}"
