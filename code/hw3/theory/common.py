@@ -76,7 +76,10 @@ def count_params(module: nn.Module, trainable_only: bool = False) -> int:
 def fit_epoch(model: nn.Module, opt: torch.optim.Optimizer, X: torch.Tensor, y: torch.Tensor, *,
               batch_size: int, generator: torch.Generator, loss_fn=F.cross_entropy, augment=None,
               device: torch.device | str = "cpu") -> tuple[float, float]:
-    """One pass over (X, y) in shuffled mini-batches; returns (mean loss, accuracy) on the batches seen."""
+    """One pass over (X, y) in shuffled mini-batches; returns (mean loss, accuracy) on the batches seen.
+
+    `generator` draws only the batch order; `augment(X_b)` draws its randomness from its own generator,
+    so a variant with augmentation sees the same batches as one without."""
     model.train()
     perm = torch.randperm(len(X), generator=generator)
     total_loss, correct = 0.0, 0
@@ -84,7 +87,7 @@ def fit_epoch(model: nn.Module, opt: torch.optim.Optimizer, X: torch.Tensor, y: 
         idx = perm[start:start + batch_size]
         X_b, y_b = X[idx], y[idx]
         if augment is not None:
-            X_b = augment(X_b, generator)
+            X_b = augment(X_b)
         X_b, y_b = X_b.to(device), y_b.to(device)
         logits = model(X_b)  # (B, C)
         loss = loss_fn(logits, y_b)
@@ -136,6 +139,18 @@ def random_affine(X: torch.Tensor, generator: torch.Generator, *, max_shift: flo
     theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1)  # (N, 2, 3)
     grid = F.affine_grid(theta, list(X.shape), align_corners=False)  # (N, H, W, 2)
     return F.grid_sample(X, grid, align_corners=False, padding_mode="zeros")
+
+
+SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def sci(x: float) -> str:
+    """3.2e-05 -> '3.2 × 10⁻⁵' (plain text with Unicode superscripts: inline output is not Markdown);
+    numbers between 0.01 and 100 as they are."""
+    if 0.01 <= abs(x) < 100:
+        return f"{x:.3g}"
+    mantissa, exponent = f"{x:.1e}".split("e")
+    return f"{mantissa} × 10{str(int(exponent)).translate(SUPERSCRIPT)}"
 
 
 def finish(fig):

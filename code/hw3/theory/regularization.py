@@ -1,12 +1,15 @@
 """Essay 3, regularization: a network that overfits 1,000 MNIST images, then the same network with
 one regularizer at a time (weight decay, dropout, data augmentation, early stopping, batch
-normalization, label smoothing), all else equal: same initial weights, same batch order, same budget.
+normalization, label smoothing), all else equal: for each seed the same initial weights, the same batch
+order and the same budget. Every variant is trained with several seeds (initial weights, batch order,
+dropout masks and augmentation draws; the training, validation and test images stay fixed).
 
-With SGD, an L2 penalty (lambda / 2) ||w||^2 in the loss and weight decay w <- (1 - lr * lambda) w are the
-same update (Krogh & Hertz 1992); with Adam they differ (Loshchilov & Hutter 2019), which is why the
-experiment uses SGD with momentum. Label smoothing (Szegedy et al. 2016) trains against the targets
-(1 - eps) * onehot + eps / K. Curves report the plain cross-entropy of every model in eval mode, so the
-numbers are comparable across variants.
+The optimizer is SGD with momentum, whose `weight_decay` adds lambda * w to the gradient before the
+momentum buffer: that is an L2 penalty (lambda / 2) ||w||^2 in the loss, not the decoupled weight decay
+of SGDW/AdamW (Loshchilov & Hutter 2019); only without momentum are the two the same update. Label
+smoothing (Szegedy et al. 2016) trains against (1 - eps) * onehot + eps / K. Curves report the plain
+cross-entropy of every model in eval mode, so the numbers are comparable across variants. The best
+variant is chosen on the validation images; the test images are only reported.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import data, fmt, plots, runs
+from .. import compare, data, fmt, plots, runs
 from . import common
 
 VARIANTS = ("none", "weight decay", "dropout", "data augmentation", "early stopping", "batch norm",
@@ -47,9 +50,11 @@ class RegularizationConfig(runs.RunConfig):
     aug_shift: float = 2.0  # pixels
     aug_degrees: float = 10.0
     aug_scale: float = 0.1
+    seeds: tuple[int, ...] = (0, 1, 2)  # initialisation, batch order, dropout and augmentation draws
 
     def quick(self):
-        return dataclasses.replace(self, train_size=200, val_size=200, test_size=300, num_epochs=3, patience=1)
+        return dataclasses.replace(self, train_size=200, val_size=200, test_size=300, num_epochs=3, patience=1,
+                                   seeds=(0, 1))
 
 
 class MLP(nn.Module):
@@ -74,11 +79,13 @@ class MLP(nn.Module):
         return self.net(X)  # (B, 10)
 
 
-def train_variant(variant: str, config: RegularizationConfig, data: dict, device, log) -> dict:
-    """Train one variant; `log(epoch, **values)` receives every epoch. Returns the final metrics."""
+def train_variant(variant: str, config: RegularizationConfig, data: dict, device, log, seed: int | None = None) -> dict:
+    """Train one variant with `seed`; `log(epoch, **values)` receives every epoch. Returns the final metrics
+    and, under "correct", the per-example test correctness (0/1 tensor)."""
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}")
-    torch.manual_seed(config.seed)  # the same initial weights for every variant (where shapes agree)
+    seed = config.seed if seed is None else seed
+    torch.manual_seed(seed)  # the same initial weights for every variant (where shapes agree)
     model = MLP(config.hidden_size, dropout=config.dropout if variant == "dropout" else 0.0,
                 batch_norm=variant == "batch norm").to(device)
     opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
@@ -88,11 +95,13 @@ def train_variant(variant: str, config: RegularizationConfig, data: dict, device
     def loss_fn(logits, y):
         return F.cross_entropy(logits, y, label_smoothing=eps)
 
-    def augment(X, g):
-        return common.random_affine(X, g, max_shift=config.aug_shift, max_degrees=config.aug_degrees,
+    aug_g = torch.Generator().manual_seed(seed + 10_000)  # its own draws: the batch order stays the same
+
+    def augment(X):
+        return common.random_affine(X, aug_g, max_shift=config.aug_shift, max_degrees=config.aug_degrees,
                                     max_scale=config.aug_scale)
 
-    g = torch.Generator().manual_seed(config.seed)  # the same batch order for every variant
+    g = torch.Generator().manual_seed(seed)  # the same batch order for every variant
     best = {"val_loss": float("inf"), "epoch": 0, "state": None}
     epochs_run = 0
     for epoch in range(1, config.num_epochs + 1):
@@ -101,7 +110,7 @@ def train_variant(variant: str, config: RegularizationConfig, data: dict, device
         train_loss, train_acc = common.evaluate(model, data["X_train"], data["y_train"], device=device)
         val_loss, val_acc = common.evaluate(model, data["X_val"], data["y_val"], device=device)
         runs.check_finite(epoch, loss=train_loss)
-        log(epoch, variant=variant, train_loss=train_loss, train_acc=train_acc, val_loss=val_loss, val_acc=val_acc)
+        log(epoch, variant=variant, seed=seed, train_loss=train_loss, train_acc=train_acc, val_loss=val_loss, val_acc=val_acc)
         epochs_run = epoch
         if val_loss < best["val_loss"]:
             best = {"val_loss": val_loss, "epoch": epoch,
@@ -113,9 +122,12 @@ def train_variant(variant: str, config: RegularizationConfig, data: dict, device
     train_loss, train_acc = common.evaluate(model, data["X_train"], data["y_train"], device=device)
     val_loss, val_acc = common.evaluate(model, data["X_val"], data["y_val"], device=device)
     test_loss, test_acc = common.evaluate(model, data["X_test"], data["y_test"], device=device)
+    model.eval()
+    with torch.no_grad():
+        correct = (model(data["X_test"].to(device)).argmax(1).cpu() == data["y_test"]).to(torch.uint8)  # (N,)
     return {"epochs_run": epochs_run, "best_epoch": best["epoch"], "min_val_loss": best["val_loss"],
             "train_acc": train_acc, "val_acc": val_acc, "test_acc": test_acc,
-            "train_loss": train_loss, "val_loss": val_loss, "test_loss": test_loss}
+            "train_loss": train_loss, "val_loss": val_loss, "test_loss": test_loss, "correct": correct}
 
 
 @runs.trainer(RegularizationConfig)
@@ -126,36 +138,58 @@ def train_regularization(config: RegularizationConfig, run: runs.RunWriter, devi
     train_idx, val_idx = common.split(len(X), (config.train_size, config.val_size), config.seed)
     (test_idx,) = common.split(len(X_test), (config.test_size,), config.seed + 1)
     splits = {"X_train": X[train_idx], "y_train": y[train_idx], "X_val": X[val_idx], "y_val": y[val_idx],
-            "X_test": X_test[test_idx], "y_test": y_test[test_idx]}
-    ck = run.load_checkpoint()  # one checkpoint per finished variant
-    done = ck["epoch"] if ck is not None else 0
-    for i, variant in enumerate(VARIANTS[done:], start=done + 1):
-        result = train_variant(variant, config, splits, device, run.log_epoch)
-        run.metrics[variant] = result
-        run.metrics[f"test_acc/{variant}"] = result["test_acc"]
-        run.save_checkpoint(i)
+              "X_test": X_test[test_idx], "y_test": y_test[test_idx]}
+    correct = torch.zeros(len(VARIANTS), len(config.seeds), len(test_idx), dtype=torch.uint8)  # (variant, seed, N)
+    for v, variant in enumerate(VARIANTS):
+        per_seed = []
+        for s, seed in enumerate(config.seeds):
+            result = train_variant(variant, config, splits, device, run.log_epoch, seed=seed)
+            correct[v, s] = result.pop("correct")
+            per_seed.append(result)
+        run.metrics[variant] = {k: [r[k] for r in per_seed] for k in per_seed[0]}  # every value per seed
+        for key in ("val_acc", "test_acc"):
+            run.metrics[f"{key}/{variant}"] = sum(r[key] for r in per_seed) / len(per_seed)  # mean over seeds
     run.metrics["variants"] = list(VARIANTS)
-    run.metrics = common.headline_first(run.metrics, ["test_acc/none", "test_acc/data augmentation", "test_acc/dropout"])
+    run.metrics["seeds"] = list(config.seeds)
+    run.metrics["best_on_validation"] = best_on_validation(run.metrics)
+    run.metrics = common.headline_first(run.metrics, ["test_acc/none", "best_on_validation", "test_acc/dropout"])
+    run.save_tensors("results", {"test_correct": correct})
+
+
+def best_on_validation(metrics: dict) -> str:
+    """The regularizer with the highest mean validation accuracy over seeds (the test set is not looked at)."""
+    return max((v for v in metrics["variants"] if v != "none"), key=lambda v: metrics[f"val_acc/{v}"])
 
 
 # --- results for the essay ---------------------------------------------------------------------------
 
 
+def _mean_sd(values: list[float], scale: float = 100.0, digits: int = 1) -> str:
+    t = torch.tensor(values, dtype=torch.float64) * scale
+    sd = t.std().item() if len(t) > 1 else 0.0
+    return f"{t.mean().item():.{digits}f} ± {sd:.{digits}f}"
+
+
 def results_table(run: runs.Run) -> pd.DataFrame:
+    """One row per regularizer: mean ± standard deviation over seeds."""
     rows = []
     for v in run.metrics["variants"]:
         r = run.metrics[v]
-        rows.append({"regularizer": v, "epochs": r["epochs_run"], "train acc. (%)": 100 * r["train_acc"],
-                     "validation acc. (%)": 100 * r["val_acc"], "test acc. (%)": 100 * r["test_acc"],
-                     "gap (pp)": 100 * (r["train_acc"] - r["test_acc"]), "test loss": r["test_loss"]})
-    df = pd.DataFrame(rows).set_index("regularizer")
-    return df.round({c: 3 if c == "test loss" else 1 for c in df.columns})
+        gap = [a - b for a, b in zip(r["train_acc"], r["test_acc"], strict=True)]
+        rows.append({"regularizer": v, "epochs": _mean_sd(r["epochs_run"], 1, 0) if v == "early stopping"
+                     else str(r["epochs_run"][0]),
+                     "train acc. (%)": _mean_sd(r["train_acc"]), "validation acc. (%)": _mean_sd(r["val_acc"]),
+                     "test acc. (%)": _mean_sd(r["test_acc"]), "gap (pp)": _mean_sd(gap),
+                     "test loss": _mean_sd(r["test_loss"], 1, 3)})
+    return pd.DataFrame(rows).set_index("regularizer")
 
 
 def plot_curves(run: runs.Run, metric: str = "loss"):
-    """Training and validation curves, one panel per regularizer; the unregularized validation curve
-    is repeated in grey in every panel."""
+    """Training and validation curves of the first seed, one panel per regularizer; the unregularized
+    validation curve is repeated in grey in every panel."""
     h = run.history_frame()
+    if "seed" in h:
+        h = h[h.seed == run.metrics["seeds"][0]]
     variants = run.metrics["variants"]
     fig, axes = plots.figure(2, 4, height=4.6, sharex=True, sharey=True)
     base = h[h.variant == "none"]
@@ -166,7 +200,8 @@ def plot_curves(run: runs.Run, metric: str = "loss"):
         ax.plot(d.epoch, d[f"train_{metric}"], color=plots.OKABE_ITO[0], ls="--", lw=1.3, label="training")
         ax.plot(d.epoch, d[f"val_{metric}"], color=plots.OKABE_ITO[3], lw=1.5, label="validation")
         if v == "early stopping":
-            ax.axvline(run.metrics[v]["best_epoch"], color=plots.OKABE_ITO[2], ls=":", lw=1.2, label="restored epoch")
+            ax.axvline(run.metrics[v]["best_epoch"][0], color=plots.OKABE_ITO[2], ls=":", lw=1.2,
+                       label="restored epoch")
         ax.set_title(v, fontsize=9)
     for ax in axes[-1]:
         ax.set_xlabel("epoch")
@@ -192,41 +227,120 @@ def plot_curves(run: runs.Run, metric: str = "loss"):
 
 @dataclass(frozen=True)
 class RegularizationFacts:
-    """What theory/regularization.qmd states about its run."""
+    """What theory/regularization.qmd states about its run. Comparisons are paired by seed (a variant and
+    the unregularized network share initial weights and batch order), 95% t intervals over seeds."""
 
     run: runs.Run
     config: RegularizationConfig
     metrics: dict
-    base: dict  # the unregularized network's metrics
-    early_stopping: dict
+    num_seeds: int
+    base: dict  # the unregularized network: mean over seeds of every value
+    early_stopping: dict  # the same for early stopping
     others: list[str]  # every variant but "none"
-    best: str  # the variant with the best test accuracy
-    beat_base: list[str]  # variants above the unregularized network
-    also_helped: str  # prose: the other variants that beat it, or "No other technique"
-    help_verb: str  # "helps" (one other variant) | "help"
-    weight_decay_change: float  # test accuracy change from weight decay
-    min_val_epoch: int  # epoch of the unregularized network's lowest validation loss
+    best: str  # the variant with the best mean validation accuracy (chosen on validation)
+    vs_base: dict[str, compare.Comparison]  # test accuracy, variant minus none, per variant
+    higher: list[str]  # variants whose test accuracy is clearly higher than none's
+    lower: list[str]  # ... clearly lower
+    unclear: list[str]  # ... no clear difference
+    verdict: str  # one sentence: which regularizers clearly changed test accuracy
+    best_vs_others: dict[str, compare.Comparison]  # test accuracy, best minus each other regularizer
+    best_ahead_of: str  # prose: "clearly ahead of every other technique" | ...
+    weight_decay_acc: compare.Comparison  # test accuracy, weight decay minus none
+    weight_decay_loss: compare.Comparison  # test cross-entropy, weight decay minus none
+    weight_decay_loss_word: str  # "lowers" | "raises" | "does not clearly change"
+    weight_decay_reading: str  # what the two comparisons together say, or "" when they say nothing together
+    first_seed_losses: dict[str, float]  # first seed, no regularizer: "min_val", "end_val", "end_train"
+    min_val_epoch: int  # first seed: epoch of the unregularized network's lowest validation loss
+    max_val_acc_epoch: int  # first seed: epoch of its highest validation accuracy
+    acc_after_loss: str  # "kept improving" | "did not improve" after the validation loss turned
+    smallest_gap: tuple[str, float]  # the variant with the smallest mean train-test gap, and the gap
     num_parameters: int
+    card_seeds: str  # the reproducibility card's seeds and runs
+    card_error_bars: str  # ... and what its ± and intervals are
+
+    def mean_of(self, variant: str, key: str) -> float:
+        return mean(self.metrics[variant][key])
+
+    def points(self, variant: str) -> str:
+        """'+4.9 points (95% interval [+3.7, +6.1])': test accuracy of `variant` minus none's."""
+        c = self.vs_base[variant]
+        return f"{100 * c.a_minus_b:+.1f} points (95% interval {c.interval(100, 1)})"
 
 
-def also_helped(beat_base: list[str], best: str) -> tuple[str, str]:
-    """'Dropout and weight decay' / 'No other technique', with the verb that agrees with it."""
-    others = [v for v in beat_base if v != best]
-    text = fmt.capitalized(fmt.and_list(others)) if others else "No other technique"
-    return text, "help" if len(others) != 1 else "helps"
+def mean(values: list[float]) -> float:
+    return sum(values) / len(values)
+
+
+def verdict(higher: list[str], lower: list[str], unclear: list[str], total: int) -> str:
+    """'Dropout and data augmentation raise test accuracy clearly; weight decay lowers it; for the other
+    3 the seeds cannot tell.' — every part from the comparisons, none left out."""
+    parts = []
+    if higher:
+        parts.append(f"{fmt.and_list(higher)} clearly raise{'s' if len(higher) == 1 else ''} test accuracy")
+    if lower:
+        parts.append(f"{fmt.and_list(lower)} clearly lower{'s' if len(lower) == 1 else ''} it")
+    if unclear:
+        if len(unclear) == total:
+            parts.append(f"none of the {total} techniques changes test accuracy by more than the seeds vary")
+        elif len(unclear) == 1:
+            parts.append(f"for {unclear[0]} the difference is within the spread over seeds")
+        else:
+            parts.append(f"for the other {fmt.word(len(unclear))} ({fmt.and_list(unclear)}) "
+                         "the difference is within the spread over seeds")
+    return fmt.capitalized("; ".join(parts)) + "."
+
+
+def weight_decay_reading(acc: compare.Comparison, loss: compare.Comparison) -> str:
+    """A reading only where the comparisons support one: a lower loss at an accuracy the seeds cannot
+    tell apart is about confidence, not correctness."""
+    if not acc.clear and loss.word == compare.LOWER:
+        return ("With accuracy not clearly changed, the lower cross-entropy comes from how confident the "
+                "predictions are, not from how many are right.")
+    return ""
+
+
+def ahead_of(comparisons: dict[str, compare.Comparison]) -> str:
+    """'clearly ahead of every other technique' / 'clearly ahead of a and b, not clearly of c' /
+    'not clearly ahead of any other technique' (a - b comparisons, the best first)."""
+    ahead = [k for k, c in comparisons.items() if c.word == compare.HIGHER]
+    rest = [k for k, c in comparisons.items() if c.word != compare.HIGHER]
+    if not rest:
+        return "clearly ahead of every other technique"
+    if not ahead:
+        return "not clearly ahead of any other technique"
+    return f"clearly ahead of {fmt.and_list(ahead)}, not clearly of {fmt.and_list(rest)}"
 
 
 def facts() -> RegularizationFacts:
     run = runs.load_or_train(RegularizationConfig())
     cfg, m = run.config, run.metrics
-    base = m["none"]
     others = [v for v in m["variants"] if v != "none"]
-    best = max(others, key=lambda v: m[v]["test_acc"])
-    beat_base = [v for v in others if m[v]["test_acc"] > base["test_acc"]]
-    helped, verb = also_helped(beat_base, best)
+    best = m["best_on_validation"]
+    vs_base = {v: compare.paired(m[v]["test_acc"], m["none"]["test_acc"]) for v in others}
+    higher = [v for v in others if vs_base[v].word == compare.HIGHER]
+    lower = [v for v in others if vs_base[v].word == compare.LOWER]
+    unclear = [v for v in others if not vs_base[v].clear]
+    best_vs = {v: compare.paired(m[best]["test_acc"], m[v]["test_acc"]) for v in others if v != best}
+    ahead_text = ahead_of(best_vs)
+    wd_loss = compare.paired(m["weight decay"]["test_loss"], m["none"]["test_loss"])
     h = run.history_frame()
-    base_h = h[h.variant == "none"]
+    h0 = h[(h.variant == "none") & (h.seed == m["seeds"][0])] if "seed" in h else h[h.variant == "none"]
+    min_val_epoch = int(h0.loc[h0.val_loss.idxmin(), "epoch"])
+    max_acc_epoch = int(h0.loc[h0.val_acc.idxmax(), "epoch"])
+    gaps = {v: mean([a - b for a, b in zip(m[v]["train_acc"], m[v]["test_acc"], strict=True)]) for v in others}
+    smallest = min(gaps, key=gaps.get)
     return RegularizationFacts(
-        run, cfg, m, base, m["early stopping"], others, best, beat_base, helped, verb,
-        m["weight decay"]["test_acc"] - base["test_acc"], int(base_h.loc[base_h.val_loss.idxmin(), "epoch"]),
-        sum(p.numel() for p in MLP(cfg.hidden_size).parameters()))
+        run, cfg, m, len(m["seeds"]), {k: mean(v) for k, v in m["none"].items()},
+        {k: mean(v) for k, v in m["early stopping"].items()}, others, best, vs_base, higher, lower, unclear,
+        verdict(higher, lower, unclear, len(others)), best_vs, ahead_text,
+        vs_base["weight decay"], wd_loss,
+        wd_loss.say(higher="raises", lower="lowers", same="does not clearly change",
+                    unranked="does not clearly change"),
+        weight_decay_reading(vs_base["weight decay"], wd_loss),
+        {"min_val": float(h0.val_loss.min()), "end_val": float(h0.val_loss.iloc[-1]),
+         "end_train": float(h0.train_loss.iloc[-1])}, min_val_epoch, max_acc_epoch, "kept improving" if max_acc_epoch > min_val_epoch else "did not improve",
+        (smallest, gaps[smallest]), sum(p.numel() for p in MLP(cfg.hidden_size).parameters()),
+        f"one stored run: {len(m['variants'])} variants × {len(m['seeds'])} seeds "
+        f"({', '.join(map(str, m['seeds']))}); the data split is fixed (seed {cfg.seed})",
+        f"± is one standard deviation over the {len(m['seeds'])} seeds; comparisons with no regularization are "
+        f"95% t intervals of the per-seed differences (paired by seed: same initial weights and batches)")
