@@ -133,7 +133,7 @@ def test_faithfulness_words_from_paired_comparisons():
     assert facts.faithfulness_verdict([same, up], [down, same]).startswith(
         "Deleting the most-attended tokens lowers confidence more than deleting random ones at some k only")
     assert facts.faithfulness_reading(up, down).startswith("The weights point at tokens the decision uses, more "
-                                                           "than chance does, but they rank tokens well below")
+                                                           "than chance does, but they rank tokens below a gradient")
     assert facts.faithfulness_reading(same, down).startswith("The weights do not point")
 
 

@@ -72,6 +72,9 @@ class Example:
         return [self.shown[a:b] for _, a, b in self.spans]
 
 
+EXAMPLE_TOKENS = (40, 110)  # the example reviews' length range, in tokens
+
+
 def attention_examples(run: runs.Run, n: int = 4, **kw) -> list[Example]:
     """`n` test reviews of moderate length (half negative, half positive), read by `run`'s model (needs
     the data; the chapter reads the stored ones, `artefacts.examples`)."""
@@ -82,7 +85,8 @@ def attention_examples(run: runs.Run, n: int = 4, **kw) -> list[Example]:
 
 
 def attention_examples_of(model, vocab, config, index: np.ndarray, lengths: np.ndarray, labels: np.ndarray,
-                          n: int = 4, *, min_tokens: int = 40, max_tokens: int = 110, seed: int = 0) -> list[Example]:
+                          n: int = 4, *, min_tokens: int = EXAMPLE_TOKENS[0], max_tokens: int = EXAMPLE_TOKENS[1],
+                          seed: int = 0) -> list[Example]:
     """`attention_examples` from a model and its stored test predictions' index, lengths and labels."""
     if model.attention is None:
         raise ValueError(f"{config.name} has no attention weights")

@@ -36,6 +36,7 @@ class SentimentFacts:
     # what the tables and figures take
     chosen: dict[str, int]  # each model's max_len, chosen on validation accuracy
     chosen_words: str  # "800 tokens for all three models" | "400 tokens for the attention model, ..."
+    sweep_se: float  # standard error (points) of one validation accuracy at the chosen length (binomial)
     summary: pd.DataFrame  # analysis.summary: mean and std over seeds, per model
     targets: pd.DataFrame  # analysis.targets: key -> target, measured, met
     card: pd.DataFrame  # hw3.card.table of every run on the page
@@ -224,8 +225,8 @@ def faithfulness_reading(vs_random: compare.Comparison, vs_gradient: compare.Com
     """What the random and the gradient × input references say together, at one k."""
     if vs_random.word == compare.HIGHER and vs_gradient.word == compare.LOWER:
         return ("The weights point at tokens the decision uses, more than chance does, but they rank tokens "
-                "well below a direct importance measure: read the shading as where the model looked, not as an "
-                "explanation of the decision.")
+                "below a gradient-based importance measure: read the shading as where the model looked, not as "
+                "an explanation of the decision.")
     if vs_random.word == compare.HIGHER and vs_gradient.word != compare.LOWER:
         return ("The weights point at tokens the decision uses, more than chance does, and rank them as well as "
                 "gradient × input does.")
@@ -427,6 +428,7 @@ def from_runs(sweep: list[runs.Run], final: list[runs.Run], tfidf: runs.Run, cpu
         sweep=sweep, final=final, tfidf=tfidf, by_model=by_model, seed0=seed0,
         config=seed0["attention"].config, tfidf_config=tfidf.config,
         chosen=chosen, chosen_words=chosen_words(chosen), summary=summary, targets=targets,
+        sweep_se=100 * float(np.sqrt(m_att["val_accuracy"] * (1 - m_att["val_accuracy"]) / m_att["num_val"])),
         card=card.table([*sweep, *[r for r in final if r not in sweep], tfidf, *cpu],
                         error_bars="± one standard deviation over the seeds (accuracy); intervals in the text are "
                                    "95% intervals: Welch over seeds, or paired over the same test reviews",
