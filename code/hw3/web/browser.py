@@ -24,15 +24,16 @@ def find_chromium() -> str | None:
     return next((p for p in map(shutil.which, CANDIDATES) if p), None)
 
 
-def dump_dom(page: Path | str, timeout: float = 120, wait_ms: int = 0) -> str:
+def dump_dom(page: Path | str, timeout: float = 120, wait_ms: int = 0, window: tuple[int, int] | None = None) -> str:
     """The DOM of `page` (a local file, or an http:// URL) after loading it in headless Chromium; with
-    `wait_ms`, after that much virtual time too (for pages that fetch())."""
+    `wait_ms`, after that much virtual time too (for pages that fetch()); `window`: (width, height) in px."""
     exe = find_chromium()
     if not exe:
         raise FileNotFoundError("no Chromium found (apt-get install chromium)")
     with tempfile.TemporaryDirectory() as profile:
         url = page if str(page).startswith("http") else Path(page).resolve().as_uri()
         wait = [f"--virtual-time-budget={wait_ms}"] if wait_ms else []
+        wait += [f"--window-size={window[0]},{window[1]}"] if window else []
         done = subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                                f"--user-data-dir={profile}", *wait, "--dump-dom", url],
                               capture_output=True, text=True, timeout=timeout)
