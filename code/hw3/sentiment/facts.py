@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .. import card, compare, fmt, runs
 from . import analysis, artefacts, metrics
@@ -405,6 +404,10 @@ def from_runs(sweep: list[runs.Run], final: list[runs.Run], tfidf: runs.Run, cpu
     # calibration
     ece = {m: [r.metrics["ece"] for r in rs] for m, rs in by_model.items()} | {"tfidf": [tfidf.metrics["ece"]]}
     gru = [r for rs in by_model.values() for r in rs]
+    from scipy import (
+        stats,  # here, not at import: a render's setup stays light (tests/test_render_imports.py)
+    )
+
     rho, rho_p = stats.spearmanr([r.metrics["best_epoch"] for r in gru], [r.metrics["ece"] for r in gru])
     shares = {m: [confident_share(r) for r in rs] for m, rs in by_model.items()}
     calibration = pd.DataFrame([{"model": analysis.MODEL_LABELS[m], "seed": r.config_dict["seed"],
