@@ -404,9 +404,8 @@ def from_runs(sweep: list[runs.Run], final: list[runs.Run], tfidf: runs.Run, cpu
     # calibration
     ece = {m: [r.metrics["ece"] for r in rs] for m, rs in by_model.items()} | {"tfidf": [tfidf.metrics["ece"]]}
     gru = [r for rs in by_model.values() for r in rs]
-    from scipy import (
-        stats,  # here, not at import: a render's setup stays light (tests/test_render_imports.py)
-    )
+    # imported here, not at import time: a render's setup stays light (tests/test_render_imports.py)
+    from scipy import stats
 
     rho, rho_p = stats.spearmanr([r.metrics["best_epoch"] for r in gru], [r.metrics["ece"] for r in gru])
     shares = {m: [confident_share(r) for r in rs] for m, rs in by_model.items()}
