@@ -3,10 +3,13 @@
 Three measurements: (1) each function and its derivative on a grid (derivatives by autograd);
 (2) the gradient norm ||dL/dW_l|| of every layer of a 10-layer fully connected network at
 initialisation, for each activation and two initialisations: PyTorch's default
-U(-1/sqrt(fan_in), 1/sqrt(fan_in)) and a gain-matched N(0, gain^2 / fan_in) (Glorot & Bengio 2010;
-He et al. 2015) with the gain `torch.nn.init.calculate_gain` recommends; (3) a short training run
-of the same network with each activation. Backpropagation multiplies one factor phi'(a) per layer, so
-a derivative bounded by 1/4 (sigmoid) shrinks the gradient geometrically with depth.
+U(-1/sqrt(fan_in), 1/sqrt(fan_in)) and N(0, gain^2 / fan_in) (Glorot & Bengio 2010; He et al. 2015)
+with the gain `torch.nn.init.calculate_gain` recommends; (3) a short training run of the same network
+with each activation, several seeds, the best chosen on validation images. Backpropagation multiplies
+one factor phi'(a) per layer, so a derivative bounded by 1/4 (sigmoid) shrinks the gradient
+geometrically with depth. `calculate_gain("sigmoid")` is 1, which does not compensate that factor; the
+sigmoid is therefore also measured with gain 4 = 1 / sigma'(0), the scaling Glorot & Bengio's
+variance argument gives for the sigmoid's linear regime (four times the tanh initialisation).
 """
 
 from __future__ import annotations
@@ -21,12 +24,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import data, plots, runs
+from .. import compare, data, fmt, plots, runs
 from . import common
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "gelu")
-LABELS = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "ReLU", "leaky_relu": "leaky ReLU", "gelu": "GELU"}
-INITS = ("PyTorch default", "gain-matched")
+LABELS = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "ReLU", "leaky_relu": "leaky ReLU", "gelu": "GELU",
+          "sigmoid_gain4": "sigmoid, gain 4"}
+INITS = ("PyTorch default", "recommended gain")
+COMPENSATED = "gain 4"  # the sigmoid with its derivative at 0 compensated: gain 1 / sigma'(0)
+SIGMOID_GAIN = 4.0
+# the trained networks: every activation with its recommended gain, and the sigmoid with gain 4
+TRAINED = ACTIVATIONS + ("sigmoid_gain4",)
 LEAKY_SLOPE = 0.01
 LINESTYLES = {"leaky_relu": "--", "gelu": "-."}  # leaky ReLU nearly coincides with ReLU
 
@@ -48,18 +56,21 @@ def gain(name: str) -> float:
 class DeepMLP(nn.Module):
     """`depth` linear layers (784 -> width -> ... -> width -> 10) with `act` between them."""
 
-    def __init__(self, act: str, depth: int = 10, width: int = 128, init: str = "gain-matched"):
+    def __init__(self, act: str, depth: int = 10, width: int = 128, init: str = "recommended gain"):
         super().__init__()
         sizes = [28 * 28] + [width] * (depth - 1) + [10]
         self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True))
         self.act = activation(act)
-        if init == "gain-matched":
+        if init in ("recommended gain", COMPENSATED):
+            if init == COMPENSATED and act != "sigmoid":
+                raise ValueError(f"the {COMPENSATED!r} initialisation is the sigmoid's")
+            g_hidden = SIGMOID_GAIN if init == COMPENSATED else gain(act)
             for k, lin in enumerate(self.linears):
-                g = gain(act) if k > 0 else 1.0  # the first layer sees raw pixels, not activations
+                g = g_hidden if k > 0 else 1.0  # the first layer sees raw pixels, not activations
                 nn.init.normal_(lin.weight, std=g / math.sqrt(lin.in_features))
                 nn.init.zeros_(lin.bias)
         elif init != "PyTorch default":
-            raise ValueError(f"init must be one of {INITS}, not {init!r}")
+            raise ValueError(f"init must be one of {(*INITS, COMPENSATED)}, not {init!r}")
 
     def forward(self, X, return_hidden: bool = False):
         h = X.flatten(1)  # (B, 784)
@@ -100,6 +111,7 @@ class ActivationsConfig(runs.RunConfig):
     grad_batch: int = 256  # MNIST images used for the gradient norms at initialisation
     grad_inits: int = 5  # random initialisations averaged
     train_size: int = 10_000
+    val_size: int = 2_000  # held out from MNIST's training split: the best activation is chosen on it
     test_size: int = 5_000
     num_epochs: int = 3
     batch_size: int = 64
@@ -110,10 +122,18 @@ class ActivationsConfig(runs.RunConfig):
     grid_min: float = -5.0
     grid_max: float = 5.0
     grid_points: int = 401
+    seeds: tuple[int, ...] = (0, 1, 2)  # training runs per network (initialisation and batch order)
 
     def quick(self):
-        return dataclasses.replace(self, grad_batch=64, grad_inits=2, train_size=300, test_size=300, num_epochs=1,
-                                   log_every=1)
+        return dataclasses.replace(self, grad_batch=64, grad_inits=2, train_size=300, val_size=200, test_size=300,
+                                   num_epochs=1, log_every=1, seeds=(0, 1))
+
+
+def trained_model(name: str, config: ActivationsConfig) -> DeepMLP:
+    """A network of `TRAINED`: "sigmoid_gain4" is the sigmoid with the compensated initialisation."""
+    if name == "sigmoid_gain4":
+        return DeepMLP("sigmoid", config.depth, config.width, COMPENSATED)
+    return DeepMLP(name, config.depth, config.width, "recommended gain")
 
 
 @runs.trainer(ActivationsConfig)
@@ -121,8 +141,10 @@ class ActivationsConfig(runs.RunConfig):
 def train_activations(config: ActivationsConfig, run: runs.RunWriter, device) -> None:
     X, y = data.mnist_float(train=True)
     X_test, y_test = data.mnist_float(train=False)
-    grad_idx, train_idx = common.split(len(X), (config.grad_batch, config.train_size), config.seed)
+    grad_idx, train_idx, val_idx = common.split(len(X), (config.grad_batch, config.train_size, config.val_size),
+                                                config.seed)
     (test_idx,) = common.split(len(X_test), (config.test_size,), config.seed + 1)
+    X_val, y_val = X[val_idx], y[val_idx]
     X_test, y_test = X_test[test_idx], y_test[test_idx]
 
     # (1) the functions and their derivatives
@@ -130,44 +152,61 @@ def train_activations(config: ActivationsConfig, run: runs.RunWriter, device) ->
 
     # (2) per-layer gradient norms at initialisation
     norms = torch.zeros(len(ACTIVATIONS), len(INITS), config.grad_inits, config.depth)  # (A, I, S, L)
+    norms_gain4 = torch.zeros(config.grad_inits, config.depth)  # (S, L): the sigmoid with gain 4
     X_g, y_g = X[grad_idx].to(device), y[grad_idx].to(device)
-    for a, act in enumerate(ACTIVATIONS):
-        for i, init in enumerate(INITS):
-            for s in range(config.grad_inits):
+    for s in range(config.grad_inits):
+        for a, act in enumerate(ACTIVATIONS):
+            for i, init in enumerate(INITS):
                 torch.manual_seed(config.seed + s)
                 model = DeepMLP(act, config.depth, config.width, init).to(device)
                 norms[a, i, s] = layer_grad_norms(model, X_g, y_g).cpu()
+        torch.manual_seed(config.seed + s)
+        norms_gain4[s] = layer_grad_norms(DeepMLP("sigmoid", config.depth, config.width, COMPENSATED).to(device),
+                                          X_g, y_g).cpu()
+    for init in ("recommended gain", COMPENSATED):  # where the sigmoid's units sit at initialisation
+        torch.manual_seed(config.seed)
+        run.metrics[f"mean_derivative_at_init/{init}/sigmoid"] = mean_sigmoid_derivative(
+            DeepMLP("sigmoid", config.depth, config.width, init).to(device), X_g)
 
-    # (3) a short training run per activation, gain-matched initialisation, the same batch order
+    # (3) short training runs per network and seed: the same data order for every network of a seed
     X_tr, y_tr = X[train_idx], y[train_idx]
     steps_per_epoch = math.ceil(config.train_size / config.batch_size)
     num_logged = config.num_epochs * steps_per_epoch // config.log_every
-    losses = torch.full((len(ACTIVATIONS), num_logged), float("nan"))  # (A, logged steps)
-    for a, act in enumerate(ACTIVATIONS):
-        torch.manual_seed(config.seed)
-        model = DeepMLP(act, config.depth, config.width, "gain-matched").to(device)
-        opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
-        g = torch.Generator().manual_seed(config.seed)
-        step, running = 0, []
-        for epoch in range(1, config.num_epochs + 1):
-            model.train()
-            perm = torch.randperm(len(X_tr), generator=g)
-            for b in range(0, len(perm), config.batch_size):
-                idx = perm[b:b + config.batch_size]
-                loss = F.cross_entropy(model(X_tr[idx].to(device)), y_tr[idx].to(device))
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                running.append(loss.item())
-                step += 1
-                if step % config.log_every == 0 and step // config.log_every <= num_logged:
-                    losses[a, step // config.log_every - 1] = sum(running) / len(running)
-                    running = []
-            runs.check_finite(epoch, loss=loss.item())
-            test_loss, test_acc = common.evaluate(model, X_test, y_test, device=device)
-            run.log_epoch(epoch, activation=act, test_loss=test_loss, test_acc=test_acc)
-        run.metrics[f"test_acc/{act}"] = test_acc
-        run.metrics[f"dead_fraction/{act}"] = dead_fraction(model, X_test[:config.dead_probe_size].to(device))
+    losses = torch.full((len(TRAINED), len(config.seeds), num_logged), float("nan"))  # (network, seed, logged)
+    results = {name: {"val_acc": [], "test_acc": [], "final_train_loss": [], "dead_fraction": []} for name in TRAINED}
+    for n, name in enumerate(TRAINED):
+        for k, seed in enumerate(config.seeds):
+            torch.manual_seed(seed)
+            model = trained_model(name, config).to(device)
+            opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
+            g = torch.Generator().manual_seed(seed)
+            step, running = 0, []
+            for epoch in range(1, config.num_epochs + 1):
+                model.train()
+                perm = torch.randperm(len(X_tr), generator=g)
+                for b in range(0, len(perm), config.batch_size):
+                    idx = perm[b:b + config.batch_size]
+                    loss = F.cross_entropy(model(X_tr[idx].to(device)), y_tr[idx].to(device))
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+                    running.append(loss.item())
+                    step += 1
+                    if step % config.log_every == 0 and step // config.log_every <= num_logged:
+                        losses[n, k, step // config.log_every - 1] = sum(running) / len(running)
+                        running = []
+                runs.check_finite(epoch, loss=loss.item())
+                _, val_acc = common.evaluate(model, X_val, y_val, device=device)
+                test_loss, test_acc = common.evaluate(model, X_test, y_test, device=device)
+                run.log_epoch(epoch, network=name, seed=seed, val_acc=val_acc, test_loss=test_loss, test_acc=test_acc)
+            r = results[name]
+            r["val_acc"].append(val_acc)
+            r["test_acc"].append(test_acc)
+            r["final_train_loss"].append(losses[n, k, -1].item())
+            r["dead_fraction"].append(dead_fraction(model, X_test[:config.dead_probe_size].to(device)))
+        run.metrics[name] = results[name]  # per seed
+        for key in ("val_acc", "test_acc", "dead_fraction"):
+            run.metrics[f"{key}/{name}"] = sum(results[name][key]) / len(config.seeds)  # mean over seeds
 
     mean_norms = norms.mean(2)  # (A, I, L)
     for a, act in enumerate(ACTIVATIONS):
@@ -179,12 +218,25 @@ def train_activations(config: ActivationsConfig, run: runs.RunWriter, device) ->
         run.metrics[f"derivative_at_0/{act}"] = funcs["derivatives"][a, k].item()
         run.metrics[f"derivative_at_max/{act}"] = funcs["derivatives"][a, -1].item()
         run.metrics[f"derivative_at_min/{act}"] = funcs["derivatives"][a, 0].item()
-    run.metrics.update({"activations": list(ACTIVATIONS), "inits": list(INITS), "grid_max": config.grid_max,
-                        "depth": config.depth, "width": config.width, "log_every": config.log_every,
+    gain4 = norms_gain4.mean(0)  # (L,)
+    run.metrics[f"grad_ratio/{COMPENSATED}/sigmoid"] = (gain4[1] / gain4[-2]).item()
+    run.metrics.update({"activations": list(ACTIVATIONS), "trained": list(TRAINED), "inits": list(INITS),
+                        "seeds": list(config.seeds), "grid_max": config.grid_max, "depth": config.depth,
+                        "width": config.width, "log_every": config.log_every,
                         "dead_probe_size": min(config.dead_probe_size, len(X_test))})
-    run.metrics = common.headline_first(run.metrics, ["test_acc/sigmoid", "test_acc/relu",
-                                                      "grad_ratio/gain-matched/sigmoid"])
-    run.save_tensors("results", {**funcs, "grad_norms": norms, "train_losses": losses})
+    run.metrics["best_on_validation"] = max((a for a in TRAINED if not a.startswith("sigmoid")),
+                                            key=lambda a: run.metrics[f"val_acc/{a}"])
+    run.metrics = common.headline_first(run.metrics, ["test_acc/sigmoid", "test_acc/sigmoid_gain4", "test_acc/relu",
+                                                      "grad_ratio/recommended gain/sigmoid"])
+    run.save_tensors("results", {**funcs, "grad_norms": norms, "grad_norms_sigmoid_gain4": norms_gain4,
+                                 "train_losses": losses})
+
+
+@torch.no_grad()
+def mean_sigmoid_derivative(model: DeepMLP, X: torch.Tensor) -> float:
+    """The mean of sigma'(a) = h (1 - h) over the hidden units after the first layer and the images X."""
+    _, hidden = model(X, return_hidden=True)
+    return torch.cat([(h * (1 - h)).flatten() for h in hidden[1:]]).mean().item()
 
 
 @torch.no_grad()
@@ -217,77 +269,171 @@ def plot_functions(run: runs.Run):
 
 
 def plot_grad_norms(run: runs.Run):
-    """Per-layer gradient norm at initialisation (mean over inits; band: min to max), one panel per init."""
+    """Per-layer gradient norm at initialisation (mean over inits; band: min to max), one panel per init;
+    the sigmoid with gain 4 joins the recommended-gain panel."""
     t = run.load_tensors("results")
     norms = t["grad_norms"]  # (A, I, S, L)
     layers = torch.arange(1, norms.shape[-1] + 1)
-    fig, axes = plots.figure(1, len(run.metrics["inits"]), height=3.2, sharey=True)
+    fig, axes = plots.figure(1, len(run.metrics["inits"]), height=3.6, sharey=True)
+    series = []
     for i, (ax, init) in enumerate(zip(axes, run.metrics["inits"], strict=True)):
         for a, act in enumerate(run.metrics["activations"]):
-            n = norms[a, i]  # (S, L)
-            ax.plot(layers, n.mean(0), marker="o", ms=3, color=plots.OKABE_ITO[a], ls=LINESTYLES.get(act, "-"),
-                    label=LABELS[act])
-            ax.fill_between(layers, n.min(0).values, n.max(0).values, color=plots.OKABE_ITO[a], alpha=0.15, lw=0)
+            series.append((ax, norms[a, i], plots.OKABE_ITO[a], LINESTYLES.get(act, "-"), LABELS[act]))
         ax.set_yscale("log")
-        ax.set_title(f"{init} initialisation")
+        ax.set_title(f"{init}" if init != "recommended gain" else "recommended gain (calculate_gain)")
         ax.set_xlabel("layer (1 = input side)")
         ax.set_xticks(layers)
+    if "grad_norms_sigmoid_gain4" in t:
+        series.append((axes[-1], t["grad_norms_sigmoid_gain4"], plots.OKABE_ITO[7], ":", LABELS["sigmoid_gain4"]))
+    for ax, n, color, ls, label in series:  # n: (S, L)
+        ax.plot(layers, n.mean(0), marker="o", ms=3, color=color, ls=ls, label=label)
+        ax.fill_between(layers, n.min(0).values, n.max(0).values, color=color, alpha=0.15, lw=0)
     axes[0].set_ylabel(r"$\|\partial L / \partial W_\ell\|$")
-    axes[-1].legend(fontsize=8)
+    handles, labels = axes[-1].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), fontsize=8)  # below: covers no line
     return common.finish(fig)
 
 
 def plot_training(run: runs.Run):
+    """Training loss of each network (mean over seeds), legend below the axes."""
     t = run.load_tensors("results")
-    losses = t["train_losses"]  # (A, logged steps)
-    steps = torch.arange(1, losses.shape[1] + 1) * run.metrics["log_every"]
-    fig, ax = plots.figure(height=3.0)
-    for a, act in enumerate(run.metrics["activations"]):
-        ax.plot(steps, losses[a], color=plots.OKABE_ITO[a], lw=1.3, ls=LINESTYLES.get(act, "-"),
-                label=f"{LABELS[act]} (test acc. {100 * run.metrics[f'test_acc/{act}']:.1f}%)")
+    losses = t["train_losses"]  # (network, seed, logged steps)
+    steps = torch.arange(1, losses.shape[-1] + 1) * run.metrics["log_every"]
+    fig, ax = plots.figure(height=3.4)
+    for n, name in enumerate(run.metrics["trained"]):
+        color = plots.OKABE_ITO[7] if name == "sigmoid_gain4" else plots.OKABE_ITO[n]
+        ls = ":" if name == "sigmoid_gain4" else LINESTYLES.get(name, "-")
+        ax.plot(steps, losses[n].mean(0), color=color, lw=1.3, ls=ls,
+                label=f"{LABELS[name]} ({100 * run.metrics[f'test_acc/{name}']:.1f}%)")
     ax.set_xlabel("training step")
     ax.set_ylabel("training cross-entropy")
     ax.set_yscale("log")
-    ax.legend(fontsize=8)
+    fig.legend(loc="outside right center", fontsize=8, title="test accuracy", title_fontsize=8)
     return common.finish(fig)
 
 
+def _mean_sd(values: list[float], scale: float = 100.0, digits: int = 1) -> str:
+    v = torch.tensor(values, dtype=torch.float64) * scale
+    return f"{v.mean().item():.{digits}f} ± {v.std().item() if len(v) > 1 else 0.0:.{digits}f}"
+
+
 def summary_table(run: runs.Run) -> pd.DataFrame:
+    """Per network: the largest derivative, the gradient ratio of layer 2 to layer depth-1 at
+    initialisation, and validation and test accuracy (mean ± standard deviation over seeds)."""
     m = run.metrics
-    rows = [{"activation": LABELS[a], "max φ'": m[f"max_derivative/{a}"],
-             "gradient ratio, default init": m[f"grad_ratio/PyTorch default/{a}"],
-             "gradient ratio, gain-matched init": m[f"grad_ratio/gain-matched/{a}"],
-             "test accuracy (%)": 100 * m[f"test_acc/{a}"]} for a in m["activations"]]
-    return pd.DataFrame(rows).set_index("activation").round(3)
+    rows = []
+    for name in m["trained"]:
+        act = "sigmoid" if name == "sigmoid_gain4" else name
+        init = COMPENSATED if name == "sigmoid_gain4" else "recommended gain"
+        rows.append({"network": LABELS[name], "max φ′": f"{m[f'max_derivative/{act}']:.3f}",
+                     "ratio, default init": fmt_sci(m[f"grad_ratio/PyTorch default/{act}"]),
+                     "ratio, its init": fmt_sci(m[f"grad_ratio/{init}/{act}"]),
+                     "validation acc. (%)": _mean_sd(m[name]["val_acc"]),
+                     "test acc. (%)": _mean_sd(m[name]["test_acc"])})
+    return pd.DataFrame(rows).set_index("network")
 
 
 # --- what the essay states ---------------------------------------------------------------------------
 
+fmt_sci = common.sci
+
 
 @dataclass(frozen=True)
 class ActivationsFacts:
-    """What theory/activations.qmd states about its run."""
+    """What theory/activations.qmd states about its run. Accuracy comparisons: Welch 95% t intervals over
+    the training seeds."""
 
     run: runs.Run
     config: ActivationsConfig
     metrics: dict
     x_max: str  # the plotted range's end
     slope: str  # leaky ReLU's negative slope
-    ratio: dict[tuple[str, str], float]  # (init, activation) -> gradient norm of layer 2 / last layer
+    ratio: dict[tuple[str, str], float]  # (init, activation) -> gradient norm of layer 2 / layer depth-1
+    ratio_text: dict[tuple[str, str], str]  # the same as text ('4.7 × 10⁻⁵')
     default_init: str
-    matched_init: str  # gain-matched initialisation
+    recommended_init: str  # calculate_gain's initialisation
+    compensated: str  # the sigmoid's gain-4 initialisation
+    quarter_power: float  # (1/4) ** (depth - 3): sigma'(0) once per layer between layer 2 and layer depth-1
+    quarter_power_text: str
     others: list[str]  # every activation but the sigmoid
-    others_ratio_range: tuple[float, float]  # min and max ratio of the others (matched init)
-    others_accuracy_range: tuple[float, float]  # min and max test accuracy of the others
+    others_ratio_range: tuple[float, float]  # min and max ratio of the others (recommended gain)
+    num_seeds: int
+    test: dict[str, float]  # network -> mean test accuracy over seeds
+    test_sd: dict[str, float]  # ... and its standard deviation over seeds
+    final_loss: dict[str, float]  # network -> mean training loss of the last logged steps
+    chance_loss: float  # ln 10: the loss of a uniform guess
+    sigmoid_learns: str  # "does not learn" | "learns only slowly" | "learns"
+    gain4_learns: str  # the same for the sigmoid with gain 4
+    gain4_vs_sigmoid: compare.Comparison  # test accuracy: gain 4 minus gain 1
+    best: str  # label of the best non-sigmoid network on validation
+    best_vs_others: dict[str, compare.Comparison]  # test accuracy, best minus each other non-sigmoid network
+    best_ahead_of: str  # prose: which ones it is clearly ahead of on test
+    others_accuracy_range: tuple[float, float]  # min and max mean test accuracy of the others
+    gain4_points: str  # '+1.2 points (95% interval [...])': test accuracy, gain 4 minus gain 1
+    gain4_word: str  # what that interval says
+    mean_derivative: dict[str, float]  # init -> mean sigma'(a) over the sigmoid's hidden units at initialisation
+    orders: dict[str, float]  # init -> orders of magnitude the sigmoid's gradient loses from layer depth-1 to 2
+    parameters: dict[str, int]  # trainable parameters of the network
+    card_seeds: str
+    card_error_bars: str
+
+
+def learns(final_loss: float, chance_loss: float) -> str:
+    """From the training loss at the end against a uniform guess's (ln 10): 'does not learn' within a
+    tenth of it, 'learns' below a quarter of it, 'learns only slowly' in between."""
+    if final_loss >= 0.9 * chance_loss:
+        return "does not learn"
+    return "learns" if final_loss < 0.25 * chance_loss else "learns only slowly"
+
+
+def ahead_of(comparisons: dict[str, compare.Comparison], labels: dict[str, str]) -> str:
+    """'every other activation' / 'tanh and GELU, but not clearly of ReLU' / 'none of the others clearly'."""
+    ahead = [labels[k] for k, c in comparisons.items() if c.word == compare.HIGHER]
+    rest = [labels[k] for k, c in comparisons.items() if c.word != compare.HIGHER]
+    if not rest:
+        return "clearly ahead of every other one"
+    if not ahead:
+        return "not clearly ahead of any other"
+    return f"clearly ahead of {fmt.and_list(ahead)}, not clearly of {fmt.and_list(rest)}"
 
 
 def facts() -> ActivationsFacts:
     run = runs.load_or_train(ActivationsConfig())
     m = run.metrics
     ratio = {(i, a): m[f"grad_ratio/{i}/{a}"] for i in m["inits"] for a in m["activations"]}
-    default, matched = m["inits"]
+    ratio[COMPENSATED, "sigmoid"] = m[f"grad_ratio/{COMPENSATED}/sigmoid"]
+    default, recommended = m["inits"]
     others = [a for a in m["activations"] if a != "sigmoid"]
-    others_ratio = [ratio[matched, a] for a in others]
-    others_acc = [m[f"test_acc/{a}"] for a in others]
-    return ActivationsFacts(run, run.config, m, f"{m['grid_max']:g}", f"{LEAKY_SLOPE:g}", ratio, default, matched,
-                            others, (min(others_ratio), max(others_ratio)), (min(others_acc), max(others_acc)))
+    others_ratio = [ratio[recommended, a] for a in others]
+    t = torch.tensor
+    test = {n: m[f"test_acc/{n}"] for n in m["trained"]}
+    test_sd = {n: t(m[n]["test_acc"]).std().item() if len(m[n]["test_acc"]) > 1 else 0.0 for n in m["trained"]}
+    final = {n: sum(m[n]["final_train_loss"]) / len(m[n]["final_train_loss"]) for n in m["trained"]}
+    chance = math.log(10)
+    best = m["best_on_validation"]
+    best_vs = {a: compare.seeds(m[best]["test_acc"], m[a]["test_acc"]) for a in others if a != best}
+    q = 0.25 ** (m["depth"] - 3)
+    return ActivationsFacts(
+        run, run.config, m, f"{m['grid_max']:g}", f"{LEAKY_SLOPE:g}", ratio,
+        {k: fmt_sci(v) for k, v in ratio.items()}, default, recommended, COMPENSATED, q, fmt_sci(q), others,
+        (min(others_ratio), max(others_ratio)), len(m["seeds"]), test, test_sd, final, chance,
+        learns(final["sigmoid"], chance), learns(final["sigmoid_gain4"], chance),
+        compare.seeds(m["sigmoid_gain4"]["test_acc"], m["sigmoid"]["test_acc"]), LABELS[best], best_vs,
+        ahead_of(best_vs, LABELS), (min(test[a] for a in others), max(test[a] for a in others)),
+        points(compare.seeds(m["sigmoid_gain4"]["test_acc"], m["sigmoid"]["test_acc"])),
+        compare.seeds(m["sigmoid_gain4"]["test_acc"], m["sigmoid"]["test_acc"]).say(
+            higher="clearly higher", lower="clearly lower",
+            same=f"not clearly different over {len(m['seeds'])} seeds",
+            unranked="from one seed, not ranked"),
+        {i: m[f"mean_derivative_at_init/{i}/sigmoid"] for i in (recommended, COMPENSATED)
+         if f"mean_derivative_at_init/{i}/sigmoid" in m},
+        {i: -math.log10(ratio[i, "sigmoid"]) for i in (recommended, COMPENSATED)},
+        {f"{m['depth']}-layer MLP": common.count_params(DeepMLP("relu", m["depth"], m["width"]))},
+        f"one stored run: {len(m['trained'])} networks × {len(m['seeds'])} seeds ({', '.join(map(str, m['seeds']))}); "
+        f"gradient norms over {run.config.grad_inits} initialisations; the data split is fixed (seed {run.config.seed})",
+        f"± is one standard deviation over the {len(m['seeds'])} seeds; comparisons are Welch 95% t intervals "
+        "over the seeds; gradient-norm bands span the initialisations (minimum to maximum)")
+
+
+def points(c: compare.Comparison) -> str:
+    return f"{100 * c.a_minus_b:+.1f} points (95% interval {c.interval(100, 1)})"
