@@ -178,3 +178,26 @@ def test_cpu_gpu_compares_the_cpu_run_with_the_gpu_seeds():
     assert words == "GRU + additive attention -3.00 points (outside two standard deviations of its three GPU seeds)"
     shown = analysis.cpu_gpu_table(table)
     assert list(shown["device"]) == ["cuda", "CPU, 1 thread"] and list(shown["wall (min)"]) == ["5.0", "30.0"]
+
+
+def test_the_stored_runs_give_the_corrected_words(monkeypatch):
+    """On the committed runs (results/): the chapter answers its question (No: the final state wins, over
+    seeds and paired per seed) and reads every length quartile instead of 'the gap widens'."""
+    from hw3 import runs
+    from hw3.sentiment.study import final_configs
+
+    if not all(runs.run_dir(c).exists() for c in final_configs()):
+        import pytest
+
+        pytest.skip("the stored sentiment runs are not in results/")
+    monkeypatch.setenv("HW3_NO_TRAIN", "1")
+    f = facts.chapter()
+    assert (f.answer, f.answer_clause) == ("No", "the final state classifies better than attention")
+    assert f.vs_seeds["baseline"].word == LOWER and [c.word for c in f.per_seed] == [LOWER] * 3
+    assert [c.word for c in f.quartiles[:3]] == [LOWER] * 3 and f.quartiles[3].word in (LOWER, SAME)
+    assert "widen" not in f.quartile_summary and f.quartile_trend.word == SAME
+    assert f.quartile_verdict == "The data do not show attention helping on long reviews."
+    assert f.ece_vs.word == SAME and len(f.ece["attention"]) == 3  # the seeds' spread, not one seed's ECE
+    assert f.faith_vs_random.word == HIGHER and f.faith_vs_gradient.word == LOWER
+    assert f.chosen_words == "800 tokens for all three models" and f.seeds_words == "three seeds"
+    assert "cpu" not in f.devices
