@@ -175,7 +175,7 @@ def test_cpu_gpu_compares_the_cpu_run_with_the_gpu_seeds():
     assert row["gpu_val_same_epochs"] == 0.88 and row["cpu_val"] == 0.87  # both at epoch 3
     assert round(row["gap_in_std"], 6) == -3.0  # (0.87 - 0.90) / 0.01
     words = facts.cpu_summary_words(table)
-    assert words == "GRU + additive attention -3.00 points (outside two standard deviations of its three GPU seeds)"
+    assert words == "GRU + additive attention -3.00 points (3.0 times the standard deviation of its three GPU seeds)"
     shown = analysis.cpu_gpu_table(table)
     assert list(shown["device"]) == ["cuda", "CPU, 1 thread"] and list(shown["wall (min)"]) == ["5.0", "30.0"]
 
