@@ -5,8 +5,12 @@ with the contrastive loss of Hadsell, Chopra & LeCun (2006),
 
 so that images of the same digit land close together and different digits at least a margin m apart.
 The embedding is two-dimensional, so it can be drawn directly. Pairs are formed inside each mini-batch:
-embedding B images once gives B (B - 1) / 2 pairs, the cheapest way to run a twin network. Some digits
-are held out of training entirely; verification on them is the one-shot setting of faces or signatures,
+embedding B images once gives B (B - 1) / 2 pairs, the cheapest way to run a twin network.
+
+Each run holds four of the ten digits out of training entirely, a different random four per seed, so
+that "new identities" are several classes (six different-digit contrasts among them) and no single
+choice of digits decides the result. Verification and one-shot classification are measured separately
+on the seen and on the held-out digits, the held-out ones being the setting of faces or signatures,
 where the identities at test time were never seen.
 """
 
@@ -21,7 +25,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .. import data, plots, runs
+from .. import compare, data, fmt, plots, runs
 from . import common
 
 
@@ -36,14 +40,20 @@ class SiameseConfig(runs.RunConfig):
     lr: float = 1e-3
     embedding_dim: int = 2
     margin: float = 1.0
-    held_out_digits: tuple[int, ...] = (8, 9)  # never seen in training
+    num_held_out: int = 4  # digits never seen in training, drawn at random per seed
+    seeds: tuple[int, ...] = (0, 1, 2)  # one run per seed: held-out digits, initialisation, batch order
     test_pairs: int = 4_000  # verification pairs per group (seen digits, held-out digits), half positive
-    scatter_size: int = 2_000  # test digits drawn in the embedding figure
-    shots_episodes: int = 500  # one-shot 10-way classification episodes
+    scatter_size: int = 2_000  # test digits drawn in the embedding figure (first seed)
+    shots_episodes: int = 500  # one-shot classification episodes per group
 
     def quick(self):
         return dataclasses.replace(self, train_size=600, num_epochs=1, test_pairs=200, scatter_size=200,
-                                   shots_episodes=20)
+                                   shots_episodes=20, seeds=(0, 1))
+
+
+def held_out_digits(num_held_out: int, seed: int) -> list[int]:
+    """The digits a run never trains on: `num_held_out` of the ten, drawn with `seed` (sorted)."""
+    return sorted(torch.randperm(10, generator=torch.Generator().manual_seed(seed))[:num_held_out].tolist())
 
 
 class Encoder(nn.Module):
@@ -133,23 +143,19 @@ def embed(model: Encoder, X: torch.Tensor, device, batch_size: int = 2000) -> to
     return torch.cat([model(X[i:i + batch_size].to(device)).cpu() for i in range(0, len(X), batch_size)])
 
 
-@runs.trainer(SiameseConfig)
-@common.single_threaded
-def train_siamese(config: SiameseConfig, run: runs.RunWriter, device) -> None:
-    X, y = data.mnist_float(train=True)
-    X_test, y_test = data.mnist_float(train=False)
-    held_out = torch.tensor(config.held_out_digits, dtype=torch.long)
-    seen = ~torch.isin(y, held_out)
-    seen_idx = torch.nonzero(seen).squeeze(1)
-    train_idx = seen_idx[common.split(len(seen_idx), (config.train_size,), config.seed)[0]]
-    X_train, y_train = X[train_idx], y[train_idx]
+GROUPS = ("seen digits", "held-out digits")
 
+
+def train_encoder(config: SiameseConfig, X_train: torch.Tensor, y_train: torch.Tensor, seed: int, device,
+                  log) -> tuple[Encoder, float]:
+    """Train one encoder on (X_train, y_train); returns it and the last epoch's fraction of matching pairs."""
+    torch.manual_seed(seed)
     model = Encoder(config.embedding_dim).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
-    g = torch.Generator().manual_seed(config.seed)
-    start = run.restore(model=model, opt=opt, generator=g)
+    g = torch.Generator().manual_seed(seed)
     i, j = batch_pairs(config.batch_size)
-    for epoch in range(start + 1, config.num_epochs + 1):
+    positive_fraction = 0.0
+    for epoch in range(1, config.num_epochs + 1):
         model.train()
         perm = torch.randperm(len(X_train), generator=g)
         total, batches, positives, pairs_seen = 0.0, 0, 0, 0
@@ -167,36 +173,66 @@ def train_siamese(config: SiameseConfig, run: runs.RunWriter, device) -> None:
             positives += int(same.sum())
             pairs_seen += len(same)
         runs.check_finite(epoch, loss=total)
-        run.log_epoch(epoch, train_loss=total / max(batches, 1), positive_fraction=positives / max(pairs_seen, 1))
-        run.save_checkpoint(epoch, model=model.state_dict(), opt=opt.state_dict(), generator=g.get_state())
-    run.save_weights("encoder", model)
+        positive_fraction = positives / max(pairs_seen, 1)
+        log(epoch, seed=seed, train_loss=total / max(batches, 1), positive_fraction=positive_fraction)
+    return model, positive_fraction
 
-    # held-out evaluation on MNIST's test split: seen digits and never-seen digits separately
-    Z_test = embed(model, X_test, device)  # (N, D)
+
+@runs.trainer(SiameseConfig)
+@common.single_threaded
+def train_siamese(config: SiameseConfig, run: runs.RunWriter, device) -> None:
+    from sklearn.metrics import roc_auc_score, roc_curve  # training only: a render never imports sklearn
+
+    X, y = data.mnist_float(train=True)
+    X_test, y_test = data.mnist_float(train=False)
+    per_seed = {k: [] for k in ("held_out", "auc/seen digits", "auc/held-out digits", "eer/seen digits",
+                                "eer/held-out digits", "one_shot/seen digits", "one_shot/held-out digits",
+                                "one_shot/all digits", "positive_fraction")}
     tensors = {}
-    groups = {"seen digits": ~torch.isin(y_test, held_out), "held-out digits": torch.isin(y_test, held_out)}
-    for k, (group, mask) in enumerate(groups.items()):
-        idx = torch.nonzero(mask).squeeze(1)
-        if len(idx) == 0 or len(torch.unique(y_test[idx])) < 2:
-            continue
-        pairs = idx[verification_pairs(y_test[idx], config.test_pairs, config.seed + 10 + k)]  # (P, 2)
-        labels, scores = verification_scores(Z_test, y_test, pairs)
-        from sklearn.metrics import roc_auc_score, roc_curve  # training only: a render never imports sklearn
+    for s, seed in enumerate(config.seeds):
+        held = held_out_digits(config.num_held_out, seed)
+        held_t = torch.tensor(held, dtype=torch.long)
+        seen_idx = torch.nonzero(~torch.isin(y, held_t)).squeeze(1)
+        train_idx = seen_idx[common.split(len(seen_idx), (config.train_size,), seed)[0]]
+        model, positive_fraction = train_encoder(config, X[train_idx], y[train_idx], seed, device, run.log_epoch)
+        run.save_weights(f"encoder-s{seed}", model)
+        per_seed["held_out"].append(held)
+        per_seed["positive_fraction"].append(positive_fraction)
 
-        fpr, tpr, _ = roc_curve(labels, scores)
-        run.metrics[f"auc/{group}"] = float(roc_auc_score(labels, scores))
-        run.metrics[f"eer/{group}"] = equal_error_rate(fpr, tpr)
-        tensors[f"fpr/{group}"] = torch.tensor(fpr, dtype=torch.float32)
-        tensors[f"tpr/{group}"] = torch.tensor(tpr, dtype=torch.float32)
-    run.metrics["one_shot_10way_acc"] = one_shot_accuracy(Z_test, y_test, config.shots_episodes, config.seed + 20)
-    run.metrics["test_pairs"] = config.test_pairs
-    run.metrics["held_out_digits"] = list(config.held_out_digits)
-    run.metrics["train_images"] = config.train_size
-    run.metrics["train_pairs_per_epoch"] = (config.train_size // config.batch_size) * len(i)
-    run.metrics["train_positive_fraction"] = run.history[-1]["positive_fraction"] if run.history else 0.0
-    (scatter_idx,) = common.split(len(X_test), (min(config.scatter_size, len(X_test)),), config.seed + 30)
-    run.metrics = common.headline_first(run.metrics, ["auc/seen digits", "auc/held-out digits", "one_shot_10way_acc"])
-    run.save_tensors("results", {"embedding": Z_test[scatter_idx], "labels": y_test[scatter_idx], **tensors})
+        # evaluation on MNIST's test split: seen digits and never-seen digits separately
+        Z_test = embed(model, X_test, device)  # (N, D)
+        masks = {"seen digits": ~torch.isin(y_test, held_t), "held-out digits": torch.isin(y_test, held_t)}
+        for k, (group, mask) in enumerate(masks.items()):
+            idx = torch.nonzero(mask).squeeze(1)
+            pairs = idx[verification_pairs(y_test[idx], config.test_pairs, seed + 10 + k)]  # (P, 2)
+            labels, scores = verification_scores(Z_test, y_test, pairs)
+            fpr, tpr, _ = roc_curve(labels, scores)
+            per_seed[f"auc/{group}"].append(float(roc_auc_score(labels, scores)))
+            per_seed[f"eer/{group}"].append(equal_error_rate(fpr, tpr))
+            # one reference per class of this group only: the classes a query can be confused with
+            per_seed[f"one_shot/{group}"].append(one_shot_accuracy(Z_test[idx], y_test[idx], config.shots_episodes,
+                                                                   seed + 20 + k))
+            tensors[f"fpr/{group}/s{seed}"] = torch.tensor(fpr, dtype=torch.float32)
+            tensors[f"tpr/{group}/s{seed}"] = torch.tensor(tpr, dtype=torch.float32)
+        per_seed["one_shot/all digits"].append(one_shot_accuracy(Z_test, y_test, config.shots_episodes, seed + 22))
+        if s == 0:
+            (scatter_idx,) = common.split(len(X_test), (min(config.scatter_size, len(X_test)),), seed + 30)
+            tensors["embedding"], tensors["labels"] = Z_test[scatter_idx], y_test[scatter_idx]
+
+    run.metrics["per_seed"] = per_seed
+    for key, values in per_seed.items():
+        if key != "held_out":
+            run.metrics[key] = sum(values) / len(values)  # mean over seeds
+    run.metrics.update({
+        "seeds": list(config.seeds), "num_held_out": config.num_held_out, "test_pairs": config.test_pairs,
+        "held_out_digits": per_seed["held_out"][0],  # the first seed's, drawn in the figure
+        "train_images": config.train_size,
+        "train_pairs_per_epoch": (config.train_size // config.batch_size) * config.batch_size * (config.batch_size - 1) // 2,
+        "train_positive_fraction": run.metrics.pop("positive_fraction"),
+    })
+    run.metrics = common.headline_first(run.metrics, ["auc/seen digits", "auc/held-out digits",
+                                                      "one_shot/held-out digits"])
+    run.save_tensors("results", tensors)
 
 
 def equal_error_rate(fpr: np.ndarray, tpr: np.ndarray) -> float:
@@ -209,15 +245,26 @@ def equal_error_rate(fpr: np.ndarray, tpr: np.ndarray) -> float:
 # --- results for the essay ---------------------------------------------------------------------------
 
 
+def _mean_sd(values: list[float], scale: float = 1.0, digits: int = 3) -> str:
+    v = torch.tensor(values, dtype=torch.float64) * scale
+    return f"{v.mean().item():.{digits}f} ± {v.std().item() if len(v) > 1 else 0.0:.{digits}f}"
+
+
 def verification_table(run: runs.Run) -> pd.DataFrame:
-    groups = [k.split("/", 1)[1] for k in run.metrics if k.startswith("auc/")]
-    rows = [{"test pairs": g, "pairs": run.metrics["test_pairs"], "ROC AUC": run.metrics[f"auc/{g}"],
-             "equal error rate (%)": 100 * run.metrics[f"eer/{g}"]} for g in groups]
-    return pd.DataFrame(rows).set_index("test pairs").round({"ROC AUC": 3, "equal error rate (%)": 1})
+    """Per group of test digits: verification and one-shot accuracy, mean ± standard deviation over runs."""
+    p = run.metrics["per_seed"]
+    n_held = run.metrics["num_held_out"]
+    ways = {"seen digits": 10 - n_held, "held-out digits": n_held}
+    rows = [{"test digits": g, "pairs per run": run.metrics["test_pairs"], "ROC AUC": _mean_sd(p[f"auc/{g}"]),
+             "equal error rate (%)": _mean_sd(p[f"eer/{g}"], 100, 1),
+             "one-shot accuracy (%)": _mean_sd(p[f"one_shot/{g}"], 100, 1),
+             "one-shot chance (%)": f"{100 / ways[g]:.1f} ({ways[g]}-way)"} for g in GROUPS]
+    return pd.DataFrame(rows).set_index("test digits")
 
 
 def plot_embedding_and_roc(run: runs.Run):
-    """Left: the 2-D embedding of test digits (held-out digits as crosses). Right: verification ROC."""
+    """Left: the first run's 2-D embedding of test digits (its held-out digits as crosses). Right:
+    verification ROC of every run, seen and held-out digits."""
     t = run.load_tensors("results")
     Z, labels = t["embedding"], t["labels"]
     held_out = set(run.metrics["held_out_digits"])
@@ -233,9 +280,10 @@ def plot_embedding_and_roc(run: runs.Run):
     ax.legend(markerscale=2, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), title="digit",
               title_fontsize=7)
     ax.set_aspect("equal", adjustable="datalim")
-    for k, group in enumerate(g for g in ("seen digits", "held-out digits") if f"fpr/{g}" in t):
-        ax_roc.plot(t[f"fpr/{group}"], t[f"tpr/{group}"], color=plots.OKABE_ITO[k],
-                    label=f"{group.replace(' digits', '')}: AUC {run.metrics[f'auc/{group}']:.3f}")
+    for k, group in enumerate(GROUPS):
+        for s, seed in enumerate(run.metrics["seeds"]):
+            ax_roc.plot(t[f"fpr/{group}/s{seed}"], t[f"tpr/{group}/s{seed}"], color=plots.OKABE_ITO[k], lw=1.2,
+                        alpha=0.8, label=f"{group.replace(' digits', '')}" if s == 0 else None)
     ax_roc.plot([0, 1], [0, 1], color="0.6", ls="--", lw=1, label="chance")
     ax_roc.set_xlabel("false acceptance rate")
     ax_roc.set_ylabel("true acceptance rate")
@@ -248,19 +296,54 @@ def plot_embedding_and_roc(run: runs.Run):
 
 @dataclass(frozen=True)
 class SiameseFacts:
-    """What theory/siamese.qmd states about its run."""
+    """What theory/siamese.qmd states about its runs. Seen against held-out digits: paired by run (the
+    same encoder scores both groups), 95% t interval over the runs."""
 
     run: runs.Run
     config: SiameseConfig
     metrics: dict
-    held_out: str  # "8 and 9"
+    num_runs: int
+    num_held_out: int
+    held_out: str  # the first run's held-out digits, "2, 5, 7 and 9"
+    held_out_sets: str  # every run's, "{2, 5, 7, 9}, {...} and {...}"
     seen_digits: int
+    held_out_contrasts: int  # different-digit pairs of classes among the held-out digits
     auc_seen: float
     auc_held_out: float
+    auc_held_out_vs_chance: compare.Comparison  # held-out AUC minus 0.5, over the runs
+    held_out_auc_side: str  # "clearly above" | "not clearly above"
+    auc_gap: compare.Comparison  # AUC, seen minus held-out digits
+    auc_gap_word: str  # seen against held-out: "clearly higher than" | "clearly lower than" | "not clearly different from"
+    one_shot_seen: float
+    one_shot_held_out: float
+    one_shot_all: float
+    one_shot_held_out_vs_chance: compare.Comparison  # held-out one-shot accuracy minus chance (1 / num_held_out)
+    held_out_above_chance: str  # "clearly above" | "not clearly above"
+    parameters: dict[str, int]
+    card_seeds: str
+    card_error_bars: str
 
 
 def facts() -> SiameseFacts:
     run = runs.load_or_train(SiameseConfig())
     m = run.metrics
-    return SiameseFacts(run, run.config, m, " and ".join(str(d) for d in m["held_out_digits"]),
-                        10 - len(m["held_out_digits"]), m["auc/seen digits"], m["auc/held-out digits"])
+    p = m["per_seed"]
+    n_held = m["num_held_out"]
+    gap = compare.paired(p["auc/seen digits"], p["auc/held-out digits"])
+    chance = compare.paired(p["one_shot/held-out digits"], [1 / n_held] * len(p["one_shot/held-out digits"]))
+    auc_chance = compare.paired(p["auc/held-out digits"], [0.5] * len(p["auc/held-out digits"]))
+    return SiameseFacts(
+        run, run.config, m, len(m["seeds"]), n_held, fmt.and_list([str(d) for d in m["held_out_digits"]]),
+        fmt.and_list(["{" + ", ".join(map(str, h)) + "}" for h in p["held_out"]]), 10 - n_held,
+        n_held * (n_held - 1) // 2, m["auc/seen digits"], m["auc/held-out digits"], auc_chance,
+        auc_chance.say(higher="clearly above", lower="below", same="not clearly above", unranked="not clearly above"),
+        gap,
+        gap.say(higher="clearly higher than", lower="clearly lower than", same="not clearly different from",
+                unranked="not clearly different from"),
+        m["one_shot/seen digits"], m["one_shot/held-out digits"], m["one_shot/all digits"], chance,
+        chance.say(higher="clearly above", lower="below", same="not clearly above", unranked="not clearly above"),
+        {"encoder": common.count_params(Encoder(run.config.embedding_dim))},
+        f"one stored run: {len(m['seeds'])} encoders, seeds {', '.join(map(str, m['seeds']))} (held-out digits, "
+        "initialisation, batch order, test pairs)",
+        f"± is one standard deviation over the {len(m['seeds'])} runs; the seen/held-out and chance comparisons "
+        "are 95% t intervals over the runs, paired by run")
