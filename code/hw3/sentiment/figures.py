@@ -12,6 +12,7 @@ from . import analysis, metrics
 
 COLOURS = {"baseline": plots.OKABE_ITO[0], "attention": plots.OKABE_ITO[1], "meanpool": plots.OKABE_ITO[2],
            "tfidf": plots.OKABE_ITO[4]}
+MARKERS = {"baseline": "o", "attention": "s", "meanpool": "^", "tfidf": "D"}
 SHORT = {"baseline": "last token", "attention": "attention", "meanpool": "mean pooling", "tfidf": "TF-IDF + LR"}
 
 
@@ -48,7 +49,7 @@ def training_curves(final: list[runs.Run]):
     ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy (dot: kept epoch)")
     ax_loss.plot([], [], "k--", lw=1, label="training")
     ax_loss.plot([], [], "k-", lw=1, label="validation")
-    ax_loss.legend(fontsize=8)
+    ax_loss.legend(fontsize=8, loc="upper center")
     last = max(len(r.history) for r in final)
     for ax in (ax_loss, ax_acc):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -104,14 +105,16 @@ def length_quartiles(run_list: list[runs.Run]):
         x = np.arange(4) + (g - (len(groups) - 1) / 2) * width
         mean = acc.mean(0)
         err = np.vstack([mean - acc.min(0), acc.max(0) - mean])
-        ax.bar(x, mean, width, color=COLOURS[model], label=SHORT[model], yerr=err if len(rs) > 1 else None,
-               capsize=2)
+        # points, not bars: the axis starts near the accuracies, where bar lengths would mislead
+        ax.errorbar(x, mean, yerr=err if len(rs) > 1 else None, fmt=MARKERS[model], ms=6, color=COLOURS[model],
+                    label=SHORT[model], capsize=3, lw=1.2)
         labels = [f"Q{q['quartile']}\n{q['min_tokens']}–{q['max_tokens']} tokens"
                   for q in rs[0].metrics["length_quartiles"]]
     ax.set_xticks(np.arange(4), labels, fontsize=8)
     lo = min(100 * q["accuracy"] for r in run_list for q in r.metrics["length_quartiles"])
-    ax.set(ylabel="test accuracy (%)", ylim=(max(0, lo - 5), 100))
-    ax.legend(ncols=len(groups), fontsize=8, loc="upper right")
+    hi = max(100 * q["accuracy"] for r in run_list for q in r.metrics["length_quartiles"])
+    ax.set(ylabel="test accuracy (%)", ylim=(lo - 0.5, hi + 1.4))  # headroom for the legend
+    ax.legend(ncols=len(groups), fontsize=8, loc="upper center")
     return _shown(fig)
 
 
@@ -142,7 +145,7 @@ def reliability_diagram(run_list: list[runs.Run], n_bins: int = metrics.ECE_BINS
     run (seed), the legend giving each model's ECE per seed; below, the reviews per bin (seed 0)."""
     fig, (ax, ax_n) = plots.figure(2, 1, height=4.6, width=5.5, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     ax.plot([0.5, 1], [0.5, 1], color="grey", lw=1, ls=":", label="perfect calibration")
-    markers = {"baseline": "o", "attention": "s", "meanpool": "^", "tfidf": "D"}
+    markers = MARKERS
     lowest = 0.5
     for model, rs in _by_model(run_list).items():
         eces = []
