@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .. import data, plots, runs
+from .. import compare, data, plots, runs
 from . import common
 
 # --- closed-form counts ------------------------------------------------------------------------------
@@ -190,10 +190,15 @@ def train_layers(config: LayersConfig, run: runs.RunWriter, device) -> None:
                             **{f"opt/{n}": o.state_dict() for n, o in opts.items()})
 
     shift_acc = torch.zeros(len(models), config.max_shift + 1)  # (model, shift in pixels)
+    correct = torch.zeros(len(models), 2, len(y_test), dtype=torch.uint8)  # (model, unshifted | table shift, N)
     for i, (name, model) in enumerate(models.items()):
         run.save_weights(name.replace(" ", "_").replace("(", "").replace(")", ""), model)
         for s, X_s in enumerate(shifted):
             shift_acc[i, s] = common.evaluate(model, X_s, y_test, device=device)[1]
+        model.eval()
+        with torch.no_grad():
+            for k, X_s in enumerate((shifted[0], shifted[config.table_shift])):
+                correct[i, k] = (model(X_s.to(device)).argmax(1).cpu() == y_test).to(torch.uint8)
         run.metrics[f"params/{name}"] = common.count_params(model)
         run.metrics[f"test_acc/{name}"] = shift_acc[i, 0].item()
         run.metrics[f"shifted_acc/{name}"] = shift_acc[i, config.table_shift].item()
@@ -201,6 +206,7 @@ def train_layers(config: LayersConfig, run: runs.RunWriter, device) -> None:
     run.metrics["table_shift"] = config.table_shift
     run.metrics = common.headline_first(run.metrics, ["test_acc/CNN", "shifted_acc/CNN", "shifted_acc/MLP (wide)"])
     run.save_tensors("results", {"shift_acc": shift_acc, "shifts": torch.arange(config.max_shift + 1),
+                                 "test_correct": correct,  # (model, unshifted | table shift, test image)
                                  "shift_examples": torch.stack([X_s[:4] for X_s in shifted], 1)})  # (4, S, 1, 28, 28)
 
 
@@ -236,7 +242,7 @@ def plot_shift_robustness(run: runs.Run):
                 label=f"{name}, {run.metrics[f'params/{name}']:,} parameters")
     ax.set_xlabel("shift (pixels)")
     ax.set_ylabel("test accuracy (%)")
-    ax.legend(loc="lower left")
+    ax.legend(loc="upper right")  # accuracy falls with the shift: the upper right is empty
     return common.finish(fig)
 
 
@@ -264,6 +270,19 @@ class LayersFacts:
     wide: str
     wide_ratio: float  # wide MLP's parameters over the CNN's
     shifted_drop: dict[str, float]  # per model: test accuracy minus accuracy on shifted digits
+    # paired over the same test digits (one trained model each): CNN minus the MLP named
+    accuracy_vs: dict[str, compare.Comparison]  # unshifted test accuracy
+    accuracy_word: dict[str, str]  # "more accurate than" | "less accurate than" | "not clearly different from"
+    drop_vs: dict[str, compare.Comparison]  # the drop from unshifted to shifted digits
+    drop_word: dict[str, str]  # "loses less than" | "loses more than" | "loses about as much as"
+    cnn_above_at_every_shift: bool  # the CNN's accuracy is above both MLPs' at every shift measured
+    card_seeds: str
+    card_error_bars: str
+
+    def interval(self, name: str) -> str:
+        """'+3.1 points, 95% interval [+2.6, +3.6]': CNN minus `name` on the unshifted test digits."""
+        c = self.accuracy_vs[name]
+        return f"{100 * c.a_minus_b:+.1f} points, 95% interval {c.interval(100, 1)}"
 
 
 def facts() -> LayersFacts:
@@ -278,4 +297,23 @@ def facts() -> LayersFacts:
         big_dense["parameters (module)"] * 4 / 1e12,
         mnist_dense["parameters (module)"] / mnist_conv["parameters (module)"],
         run, run.config, m, m["table_shift"], cnn, mlp, wide, m[f"params/{wide}"] / m[f"params/{cnn}"],
-        {k: m[f"test_acc/{k}"] - m[f"shifted_acc/{k}"] for k in m["models"]})
+        {k: m[f"test_acc/{k}"] - m[f"shifted_acc/{k}"] for k in m["models"]}, *paired_words(run.load_tensors("results"), m["models"]),
+        f"one stored run: each of the {len(m['models'])} models trained once (seed {run.config.seed})",
+        "no ± (one training run per model); comparisons are paired over the same test digits, 95% t intervals "
+        "over the digits (McNemar's exact test alongside), covering the test sample, not training randomness")
+
+
+def paired_words(t: dict[str, torch.Tensor], names: list[str]) -> tuple[dict, dict, dict, dict, bool]:
+    """The first model (the CNN) against each other one on the same test digits: accuracy and the drop
+    under the table's shift. t: the run's "results" tensors (test_correct, shift_acc)."""
+    c = t["test_correct"].double().numpy()  # (model, unshifted | shifted, N)
+    acc, acc_word, drop, drop_word = {}, {}, {}, {}
+    for i, name in enumerate(names[1:], start=1):
+        acc[name] = compare.paired(c[0, 0], c[i, 0])
+        acc_word[name] = acc[name].say(higher="more accurate than", lower="less accurate than",
+                                       same="not clearly different from")
+        drop[name] = compare.paired(c[0, 0] - c[0, 1], c[i, 0] - c[i, 1])
+        drop_word[name] = drop[name].say(higher="loses more than", lower="loses less than",
+                                         same="loses about as much as")
+    above = bool((t["shift_acc"][0] > t["shift_acc"][1:].max(0).values).all())
+    return acc, acc_word, drop, drop_word, above
