@@ -20,6 +20,7 @@ SKIP_DIRS = {".venv", "venv", "_book", "_site", "_freeze", ".quarto", "data", "r
 FENCE = re.compile(r"^(?P<ticks>`{3,})\s*\{(?P<lang>[A-Za-z0-9_]+)[^}]*\}\s*$")
 INLINE = re.compile(r"`\{python\}\s+([^`]+)`")
 FRONT = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
+DIV = re.compile(r"^(:{3,})\s*(\{[^}]*\}|[^\s{}][^{}]*)?\s*$")  # `::: {.class}` opens, a bare `:::` closes
 
 
 @dataclass
@@ -29,6 +30,7 @@ class Cell:
     options: dict = field(default_factory=dict)
     line: int = 0  # 1-based line of the fence (code) or first line (markdown)
     option_error: str | None = None
+    divs: tuple[str, ...] = ()  # the attributes of the fenced divs (`::: {…}`) around the cell, outermost first
 
 
 @dataclass
@@ -68,10 +70,12 @@ def parse(path: Path) -> Document:
     cells: list[Cell] = []
     md: list[str] = []
     md_start = offset + 1
+    divs: list[str] = []
+    in_fence = None  # the ticks of a non-python code block being skipped
     i = 0
     while i < len(lines):
         m = FENCE.match(lines[i])
-        if m and m.group("lang") == "python":
+        if in_fence is None and m and m.group("lang") == "python":
             if md:
                 cells.append(Cell("markdown", "\n".join(md), line=md_start))
             fence_line = offset + i + 1
@@ -81,10 +85,22 @@ def parse(path: Path) -> Document:
             while i < len(lines) and lines[i].strip() != ticks:
                 body.append(lines[i])
                 i += 1
-            cells.append(_code_cell(body, fence_line))
+            cell = _code_cell(body, fence_line)
+            cell.divs = tuple(divs)
+            cells.append(cell)
             md, md_start = [], offset + i + 2
         else:
-            md.append(lines[i])
+            line = lines[i]
+            if in_fence is None and (f := re.match(r"^(`{3,}|~{3,})", line)):
+                in_fence = f.group(1)
+            elif in_fence is not None and line.strip() == in_fence:
+                in_fence = None
+            elif in_fence is None and (d := DIV.match(line)):
+                if d.group(2):
+                    divs.append(d.group(2).strip())
+                elif divs:
+                    divs.pop()
+            md.append(line)
         i += 1
     if md:
         cells.append(Cell("markdown", "\n".join(md), line=md_start))
@@ -145,6 +161,7 @@ def execute(doc: Document, cwd: Path = ROOT, timeout: int = 900) -> nbformat.Not
                 nb_cell.metadata["inline_results"] = {k: v.get("data", {}).get("text/plain") for k, v in results.items()}
                 nb_cell.metadata["inline_markdown"] = {k: inline_markdown(v.get("data", {})) for k, v in results.items()}
                 nb_cell.metadata["inline_value"] = {k: inline_value(v.get("data", {})) for k, v in results.items()}
+                nb_cell.metadata["inline_is_markdown"] = {k: "text/markdown" in v.get("data", {}) for k, v in results.items()}
     return nb
 
 
@@ -197,3 +214,22 @@ def math_with_inline_values(markdown: str) -> list[tuple[str, list[str]]]:
         if held:
             out.append((m.group(0), held))
     return out
+
+
+# Markdown markup that an inline value would print literally (Quarto inserts a string as text): emphasis
+# with * or _ around a word, code in backticks.
+MARKUP = re.compile(r"(?<![\w*\\])\*[^\s*][^*]*(?<![\s\\])\*(?![\w*])|(?<![\w\\])_[^\s_][^_]*(?<![\s\\])_(?!\w)|`[^`]+`")
+
+
+def markdown_markup(text: str) -> list[str]:
+    """The pieces of `text` that are Markdown markup (`*x*`, `_x_`, backticks)."""
+    return [m.group(0) for m in MARKUP.finditer(text)]
+
+
+def single_format(cell: Cell) -> str | None:
+    """The format a cell is confined to by a `.content-visible when-format=…`/`.content-hidden` div, or None."""
+    for attrs in cell.divs:
+        if ".content-visible" in attrs or ".content-hidden" in attrs:
+            m = re.search(r'(?:when|unless)-format\s*=\s*"?([\w-]+)', attrs)
+            return m.group(1) if m else attrs
+    return None

@@ -11,7 +11,7 @@ import pytest
 from hw3.tables import problems
 
 from conftest import needs_data
-from quarto import ROOT, execute, find_documents, math_with_inline_values, parse
+from quarto import ROOT, execute, find_documents, markdown_markup, math_with_inline_values, parse
 
 DOCS = [p for p in find_documents() if os.environ.get("HW3_DOCS", "") in str(p.relative_to(ROOT))]
 
@@ -34,13 +34,14 @@ def test_document_executes_in_quick_profile(path, book_results, monkeypatch):
     nb = execute(doc, cwd=ROOT)
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors
-    # A figure cell must draw exactly one image (or one per sub-caption): a second copy, e.g. pyplot's
-    # flush of a returned figure, would become an unwanted sub-figure in Quarto.
+    # A figure cell must draw exactly one image (or one per sub-caption), times one per rendering with
+    # `renderings: [light, dark]` (hw3.plots.renderings): a second copy, e.g. pyplot's flush of a returned
+    # figure, would become an unwanted sub-figure in Quarto.
     for cell, nb_cell in zip(doc.cells, nb.cells, strict=True):
         label = str(cell.options.get("label", ""))
         if cell.kind == "code" and label.startswith("fig-") and cell.options.get("eval", True) is not False:
             images = sum("image/png" in o.get("data", {}) for o in nb_cell.get("outputs", []))
-            expected = len(cell.options.get("fig-subcap") or [None])
+            expected = len(cell.options.get("fig-subcap") or [None]) * len(cell.options.get("renderings") or [None])
             assert images == expected, f"{path.name}:{cell.line}: {label} drew {images} images, expected {expected}"
     # Tables: a Markdown pipe table (Pandoc lays it out in HTML and Typst), no HTML version, nothing cut
     # with an ellipsis, no HTML entity.
@@ -59,3 +60,9 @@ def test_document_executes_in_quick_profile(path, book_results, monkeypatch):
                 for e in exprs:
                     md, value = nb_cell.metadata["inline_markdown"][e], nb_cell.metadata["inline_value"][e]
                     assert md == value, f"{path.name}: {e} = {value!r} in {span!r} becomes {md!r} in the Markdown"
+    # Inline values: Quarto inserts a string as text, so Markdown in it prints literally (`*hidden256*`).
+    for cell, nb_cell in zip(doc.cells, nb.cells, strict=True):
+        if cell.kind == "markdown" and "inline_value" in nb_cell.metadata:
+            for e, value in nb_cell.metadata["inline_value"].items():
+                if not nb_cell.metadata["inline_is_markdown"][e]:
+                    assert not markdown_markup(value), f"{path.name}: `{{python}} {e}` prints Markdown {markdown_markup(value)}"
