@@ -60,3 +60,12 @@ def test_paired_needs_equal_lengths_and_finite_values():
 def test_identical_samples_have_no_difference():
     c = compare.seeds([1.0, 1.0, 1.0], [1.0, 1.0, 1.0])
     assert c.word == compare.SAME and c.a_minus_b == 0
+
+
+def test_distributions_match_scipy_stats():
+    from scipy import stats
+
+    assert compare._t_quantile(0.975, 4.3) == pytest.approx(stats.t.ppf(0.975, 4.3))
+    assert compare._t_two_sided(2.1, 7) == pytest.approx(2 * stats.t.sf(2.1, 7))
+    for n01, n10 in ((12, 30), (30, 12), (5, 5), (0, 9), (410, 520)):
+        assert compare._mcnemar_exact(n01, n10) == pytest.approx(stats.binomtest(n01, n01 + n10, 0.5).pvalue)

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special  # t and binomial distributions, without scipy.stats' import cost
 
 HIGHER, LOWER, SAME, UNRANKED = "higher", "lower", "no clear difference", "not ranked (one seed)"
 
@@ -61,6 +61,22 @@ class Comparison:
                           self.n_b, self.n_a, self.p_value)
 
 
+def _t_quantile(q: float, df: float) -> float:
+    return float(special.stdtrit(df, q))
+
+
+def _t_two_sided(t: float, df: float) -> float:
+    return float(2 * special.stdtr(df, -abs(t)))
+
+
+def _mcnemar_exact(n01: int, n10: int) -> float:
+    """Two-sided exact binomial test of n01 successes in n01 + n10 trials at p = 1/2 (McNemar's exact test)."""
+    n, k = n01 + n10, min(n01, n10)
+    if n == 0:
+        return 1.0
+    return float(min(1.0, 2 * special.bdtr(k, n, 0.5)))
+
+
 def _word(low: float, high: float) -> str:
     if low > 0:
         return HIGHER
@@ -90,8 +106,8 @@ def seeds(a: Sequence[float], b: Sequence[float], level: float = 0.95) -> Compar
         return Comparison(diff, diff, diff, level, _word(diff, diff), "Welch t interval over seeds",
                           len(a), len(b), 0.0 if diff else 1.0)
     df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-    half = stats.t.ppf(0.5 + level / 2, df) * se
-    p = float(2 * stats.t.sf(abs(diff) / se, df))
+    half = _t_quantile(0.5 + level / 2, df) * se
+    p = _t_two_sided(abs(diff) / se, df)
     return Comparison(diff, diff - half, diff + half, level, _word(diff - half, diff + half),
                       "Welch t interval over seeds", len(a), len(b), p)
 
@@ -111,12 +127,12 @@ def paired(a: Sequence[float], b: Sequence[float], level: float = 0.95) -> Compa
     binary = np.isin(a, (0, 1)).all() and np.isin(b, (0, 1)).all()
     if binary:
         n01, n10 = int(((a == 1) & (b == 0)).sum()), int(((a == 0) & (b == 1)).sum())
-        p = float(stats.binomtest(n01, n01 + n10, 0.5).pvalue) if n01 + n10 else 1.0
+        p = _mcnemar_exact(n01, n10)
     method = "paired t interval over examples" + ("; McNemar's exact test" if binary else "")
     if se == 0:
         return Comparison(diff, diff, diff, level, _word(diff, diff), method, len(a), len(b), p)
-    half = stats.t.ppf(0.5 + level / 2, len(d) - 1) * se
+    half = _t_quantile(0.5 + level / 2, len(d) - 1) * se
     if not binary:
-        p = float(2 * stats.t.sf(abs(diff) / se, len(d) - 1))
+        p = _t_two_sided(abs(diff) / se, len(d) - 1)
     return Comparison(diff, diff - half, diff + half, level, _word(diff - half, diff + half), method,
                       len(a), len(b), p)

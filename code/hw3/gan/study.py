@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .. import compare, runs
+from .. import compare, runs, utils
 from .judge import JudgeConfig
 from .models import GANConfig
 
@@ -87,9 +87,11 @@ def variant_config(v: Variant, seed: int = 0, table: dict[str, Variant] | None =
 
 
 def report_configs() -> list[runs.RunConfig]:
-    """Every run gan.qmd shows: the judge, then each variant's seeds (the spec first)."""
+    """Every run gan.qmd shows: the judge, then each variant's seeds (the spec first). The quick profile
+    (document tests) keeps at most MIN_SEEDS seeds of each: enough to rank, fewer tiny runs."""
     table = variants()
-    return [JudgeConfig(), *(variant_config(v, s, table) for v in VARIANTS for s in range(v.seeds))]
+    cap = MIN_SEEDS if utils.quick() else None
+    return [JudgeConfig(), *(variant_config(v, s, table) for v in VARIANTS for s in range(min(v.seeds, cap or v.seeds)))]
 
 
 def study_configs() -> list[GANConfig]:
