@@ -103,7 +103,7 @@ def test_grad_norms_per_layer_and_vanishing_sigmoid():
     norms = {}
     for act in ("sigmoid", "relu"):
         torch.manual_seed(0)
-        model = activations.DeepMLP(act, depth=10, width=64, init="gain-matched")
+        model = activations.DeepMLP(act, depth=10, width=64, init="recommended gain")
         norms[act] = activations.layer_grad_norms(model, X, y)
         assert norms[act].shape == (10,)
         assert torch.isfinite(norms[act]).all() and (norms[act] > 0).all()
@@ -167,21 +167,6 @@ def test_elastic_without_displacement_is_identity_and_far_domain_inverts():
         transfer.shift_domain(digits, config, seed=0, domain="mars")
 
 
-def test_adaptation_methods_train_what_they_claim():
-    torch.manual_seed(0)
-    source = transfer.DigitCNN()
-    X, y = torch.rand(20, 1, 28, 28), torch.arange(10).repeat(2)
-    config = dataclasses.replace(transfer.TransferConfig(), adapt_steps=3, eval_every=2)
-    expected = {"linear probe": 64 * 10 + 10, "fine-tune": common.count_params(source),
-                "from scratch": common.count_params(source)}
-    body_before = [p.clone() for p in source.body.parameters()]
-    for method, n in expected.items():
-        curve, trainable = transfer.adapt(source, method, X, y, X, y, config, "cpu")
-        assert trainable == n
-        assert len(curve) == 3 and all(0.0 <= a <= 1.0 for a in curve)  # steps 0, 2, 3
-    assert all(torch.equal(a, b) for a, b in zip(body_before, source.body.parameters(), strict=True))
-
-
 # --- regularization and shared pieces ----------------------------------------------------------------
 
 
@@ -236,6 +221,16 @@ def test_transfer_quick_run(quick_env):
     assert m["trainable_params/linear probe"] < m["trainable_params/fine-tune"]
     assert m["pixel_mean/far"] > m["pixel_mean/source"]  # the far domain is inverted
     assert list(transfer.accuracy_table(run).index) == list(transfer.METHODS)
+    t = run.load_tensors("results")
+    n_eval = t["adapt_steps"].numel()
+    assert t["correct"].shape == (2, len(transfer.METHODS) - 1, run.config.repeats, n_eval, run.config.target_test_size)
+    assert t["val_curves"].shape == t["adapt_curves"].shape
+    # the accuracy at the chosen step is the test curve's value at that step
+    k, m_ = 0, transfer.METHODS.index("fine-tune") - 1
+    picked = t["adapt_curves"][k, m_].gather(-1, t["chosen_eval"][k, m_][:, None]).squeeze(-1)
+    assert m["acc/near/fine-tune"] == pytest.approx(picked.mean().item())
+    f = transfer.facts()
+    assert set(f.versus) == {(d, a, b) for d in transfer.DOMAINS for a, b in transfer.CONTRASTS}
 
 
 @needs_data
@@ -245,7 +240,10 @@ def test_layers_quick_run(quick_env):
     for name, model in layers.build_models(run.config).items():
         assert m[f"params/{name}"] == common.count_params(model)
         assert 0.0 <= m[f"shifted_acc/{name}"] <= 1.0
-    assert run.load_tensors("results")["shift_acc"].shape == (3, run.config.max_shift + 1)
+    t = run.load_tensors("results")
+    assert t["shift_acc"].shape == (3, run.config.max_shift + 1)
+    assert t["test_correct"].shape == (3, 2, run.config.test_size)
+    assert t["test_correct"][:, 0].double().mean(1).tolist() == pytest.approx(t["shift_acc"][:, 0].tolist())
 
 
 @needs_data
@@ -254,8 +252,14 @@ def test_regularization_quick_run(quick_env):
     table = regularization.results_table(run)
     assert list(table.index) == list(regularization.VARIANTS)
     es = run.metrics["early stopping"]
-    assert es["best_epoch"] <= es["epochs_run"] <= run.config.num_epochs
-    assert set(run.history_frame().variant) == set(regularization.VARIANTS)
+    assert all(b <= e <= run.config.num_epochs for b, e in zip(es["best_epoch"], es["epochs_run"], strict=True))
+    h = run.history_frame()
+    assert set(h.variant) == set(regularization.VARIANTS) and set(h.seed) == set(run.config.seeds)
+    assert run.metrics["best_on_validation"] == regularization.best_on_validation(run.metrics)
+    assert run.load_tensors("results")["test_correct"].shape == (len(regularization.VARIANTS), len(run.config.seeds),
+                                                                  run.config.test_size)
+    f = regularization.facts()
+    assert f.best == run.metrics["best_on_validation"] and set(f.vs_base) == set(f.others)
 
 
 @needs_data
@@ -269,6 +273,11 @@ def test_siamese_small_run_verifies_better_than_chance(quick_env):
     t = run.load_tensors("results")
     assert t["embedding"].shape == (200, 2)
     assert 0.0 <= m["train_positive_fraction"] <= 1.0
+    p = m["per_seed"]
+    assert [len(h) for h in p["held_out"]] == [config.num_held_out] * len(config.seeds)
+    assert len(p["one_shot/held-out digits"]) == len(config.seeds)
+    table = siamese.verification_table(run)
+    assert list(table.index) == list(siamese.GROUPS)
 
 
 @needs_data
@@ -278,9 +287,14 @@ def test_activations_quick_run(quick_env):
     config = run.config
     assert t["grad_norms"].shape == (len(activations.ACTIVATIONS), len(activations.INITS), config.grad_inits,
                                      config.depth)
+    assert t["grad_norms_sigmoid_gain4"].shape == (config.grad_inits, config.depth)
+    assert t["train_losses"].shape[:2] == (len(activations.TRAINED), len(config.seeds))
     m = run.metrics
     assert m["max_derivative/sigmoid"] == pytest.approx(0.25)
-    assert m["grad_ratio/gain-matched/sigmoid"] < m["grad_ratio/gain-matched/relu"]
-    assert all(0.0 <= m[f"test_acc/{a}"] <= 1.0 for a in activations.ACTIVATIONS)
+    assert m["grad_ratio/recommended gain/sigmoid"] < m["grad_ratio/recommended gain/relu"]
+    assert m["grad_ratio/recommended gain/sigmoid"] < m[f"grad_ratio/{activations.COMPENSATED}/sigmoid"]
+    assert all(0.0 <= m[f"test_acc/{a}"] <= 1.0 for a in activations.TRAINED)
+    assert m["best_on_validation"] == max((a for a in activations.TRAINED if not a.startswith("sigmoid")),
+                                          key=lambda a: m[f"val_acc/{a}"])
     assert not np.isnan(t["train_losses"].numpy()).any()
     assert math.isclose(m["derivative_at_0/relu"], 0.0)

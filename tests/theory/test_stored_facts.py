@@ -1,0 +1,98 @@
+"""The essays' fixed words against the stored runs: every sentence, caption or alt text that is written out
+in a theory essay rather than computed states something these tests check on `results/` (issue 16).
+No data set is needed; a run that is not stored (or stored with another config) skips its test."""
+
+import pytest
+
+from hw3 import compare, runs, utils
+from hw3.theory import activations, layers, regularization, siamese, transfer
+
+
+def stored(module, config_cls):
+    config = config_cls()
+    path = utils.project_root() / "results" / config.experiment / config.name
+    if not path.exists() or not runs.same_config(runs.Run(path).config_dict, config):
+        pytest.skip(f"{config.experiment} not stored with the current config")
+    return module.facts()
+
+
+@pytest.fixture(autouse=True)
+def stored_results(monkeypatch):
+    monkeypatch.delenv("HW3_QUICK", raising=False)
+    monkeypatch.delenv("HW3_RESULTS", raising=False)
+    monkeypatch.setenv("HW3_NO_TRAIN", "1")
+
+
+def test_transfer_words():
+    f = stored(transfer, transfer.TransferConfig)
+    word = lambda d, a, b, at="chosen": f.comparison(d, a, b, at).word  # noqa: E731
+    # "Here the unadapted source model is hard to beat": no method, at its chosen step, clearly above it
+    assert all(word("near", m, "source only") != compare.HIGHER for m in transfer.METHODS[1:])
+    # "Against training from scratch the source model's features are worth a lot"; "far ahead of ... scratch"
+    assert word("near", "fine-tune", "from scratch") == compare.HIGHER
+    assert word("near", "from scratch", "source only") == compare.LOWER
+    # "When the head has to be new ... part of that is lost"
+    assert word("near", "fine-tune, new head", "fine-tune") == compare.LOWER
+    # "The frozen features no longer fit"
+    assert word("far", "linear probe", "from scratch") == compare.LOWER
+    # "the pre-trained starting point gives no measurable advantage over a random one" (Raghu et al.'s pattern)
+    assert word("far", "fine-tune", "from scratch") != compare.HIGHER
+    # "the chosen step is itself noisy: ... at the chosen steps against ... after all steps"
+    assert f.accuracy["far", "fine-tune, new head"] < f.final["far", "fine-tune, new head"]
+    # the far domain's source-only accuracy is read as "where guessing scores 10%": near chance
+    assert abs(f.accuracy["far", "source only"] - 0.1) < 0.05
+
+
+def test_regularization_words():
+    f = stored(regularization, regularization.RegularizationConfig)
+    losses = f.first_seed_losses
+    # "the textbook picture of overfitting"; fig-alt: "the validation loss rises after a few epochs"
+    assert f.base["train_acc"] > 0.99 and losses["end_val"] > losses["min_val"] and f.min_val_epoch <= 10
+    # "No single technique closes the gap"
+    assert f.smallest_gap[1] > 0.02
+    # the headline variant is the one chosen on validation
+    assert f.best == max(f.others, key=lambda v: f.metrics[f"val_acc/{v}"])
+
+
+def test_activations_words():
+    f = stored(activations, activations.ActivationsConfig)
+    rec, comp = f.recommended_init, f.compensated
+    # fig-alt: "the tanh, ReLU, leaky ReLU and GELU lines are flat, the sigmoid's with gain 1 still falls steeply
+    # towards the input, and the sigmoid's with gain 4 falls much less"
+    assert 0.5 < f.others_ratio_range[0] <= f.others_ratio_range[1] < 2
+    assert f.ratio[rec, "sigmoid"] < 1e-3 and f.ratio[comp, "sigmoid"] > 100 * f.ratio[rec, "sigmoid"]
+    # "every activation then loses gradient towards the input" (PyTorch's default initialisation)
+    assert all(f.ratio[f.default_init, a] < 0.5 for a in f.metrics["activations"])
+    # "The compensation is not complete ... the mean of sigma' ... below the 1/4 that the gain undoes"
+    assert f.ratio[comp, "sigmoid"] < 0.5 and f.mean_derivative[comp] < 0.25
+    # fig-alt: "The sigmoid line with gain 1 stays flat at the loss of random guessing; the other lines fall"
+    assert f.sigmoid_learns == "does not learn" and abs(f.final_loss["sigmoid"] - f.chance_loss) < 0.1
+    assert all(activations.learns(f.final_loss[n], f.chance_loss) != "does not learn"
+               for n in f.metrics["trained"] if n != "sigmoid")
+    # "about one digit in ten"
+    assert abs(f.test["sigmoid"] - 0.1) < 0.03
+    # "dead units exist, but at this learning rate they are rare"
+    assert 0 < f.metrics["dead_fraction/relu"] < 0.05
+
+
+def test_siamese_words():
+    f = stored(siamese, siamese.SiameseConfig)
+    p = f.metrics["per_seed"]
+    # "Each training digit forms its own compact cluster ... verification among the seen digits"
+    assert f.auc_seen > 0.98
+    # "the held-out digits have no cluster of their own" goes with a clearly lower AUC for them
+    assert f.auc_gap.word == compare.HIGHER and f.held_out_auc_side == "clearly above"
+    # fig-alt: the held-out ROC curves "lie lower but above the diagonal" in every run
+    assert all(0.5 < h < s for h, s in zip(p["auc/held-out digits"], p["auc/seen digits"], strict=True))
+    # one-shot accuracy is reported per group; the all-digit number is called mixed
+    assert len({tuple(h) for h in p["held_out"]}) == f.num_runs
+
+
+def test_layers_words():
+    f = stored(layers, layers.LayersConfig)
+    # fig-alt: "the accuracy of all three models falls as the shift grows; the CNN line lies above both MLP lines"
+    assert f.cnn_above_at_every_shift
+    acc = f.run.load_tensors("results")["shift_acc"]
+    assert (acc[:, 0] > acc[:, -1]).all()
+    # "Even so, the CNN is far from invariant"
+    assert f.shifted_drop[f.cnn] > 0.2
