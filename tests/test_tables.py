@@ -52,3 +52,13 @@ def test_a_markdown_table_is_what_the_cell_shows():
     t = tables.show(pd.DataFrame({"a": [1]}), index=False)
     assert t._repr_markdown_() == t.markdown and t.markdown.startswith("|")
     assert not hasattr(t, "_repr_html_"), "one representation: Pandoc lays the table out for each format"
+
+
+def test_numbers_align_right_in_every_table_even_when_formatted_as_text():
+    df = pd.DataFrame({"model": ["attention", "baseline"], "accuracy": ["89.12 ± 0.21%", "88.87%"],
+                       "FID": ["264.6", "1.63"], "wall": ["7 min", "31 min"], "when": ["2026-11-30", "2026-12-01"],
+                       "note": ["3 seeds", "one seed"]})
+    seps = tables.show(df, index=False).markdown.split("\n")[1].strip("|").split("|")
+    right = [s.endswith(":") and not s.startswith(":") for s in seps]
+    assert right == [False, True, True, True, False, False]
+    assert tables.numeric_text(["1,234", "−0.5", tables.MISSING]) and not tables.numeric_text(["v2", "3"])

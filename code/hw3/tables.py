@@ -36,6 +36,10 @@ PAD = 3  # a cell's inset (left and right) and some slack for wide glyphs, in ch
 _SPECIAL = re.compile(r"([\\`*_\[\]<>$@^~|&#])")
 _SPACES = re.compile(r"[ \t\r\n]+")  # not the no-break space (U+00A0): it keeps "89.92 ± 0.05" on one line
 ENTITY = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]*|#[0-9]+|#x[0-9A-Fa-f]+);")
+# Text that reads as a number: "89.12 ± 0.21%", "264.6", "−0.03", "7 min", "1.2 × 10^-5^", "≈ 30 s", "+1.23 pp".
+# Such columns are right-aligned like numeric ones, so every table aligns its numbers the same way.
+NUMBER_TEXT = re.compile(r"^[<>≈~≤≥]?\s?[-−+]?\d[\d,\u202f\u00a0]*(\.\d+)?"
+                         r"(\s?[±×]\s?[-−+]?\d[\d,.]*(\^[-−]?\d+\^)?)?\s?(%|pp|ppi|px|s|ms|min|h|k|M|MB|kB|KB|GB|x|×)?$")
 
 
 class Table:
@@ -84,7 +88,8 @@ def show(frame: pd.DataFrame, *, digits: int | dict[str, int] = 2, index: bool =
     digits: decimals of float columns: one number, or per column name (others: key "default", else 2).
     index: show the index as the first column (headed by its name).
     markdown: columns whose text is Markdown already (e.g. *italic* run names); all other text is escaped.
-    align: "left" / "right" / "center" per column; numbers go right, text left by default.
+    align: "left" / "right" / "center" per column; numbers go right (also numbers already formatted as
+    text, "89.12 ± 0.21%"), text left by default.
     """
     df = frame.reset_index() if index else frame.reset_index(drop=True)
     if index and frame.index.name is None and list(df.columns[:1]) == ["index"]:
@@ -95,15 +100,22 @@ def show(frame: pd.DataFrame, *, digits: int | dict[str, int] = 2, index: bool =
     for j, name in enumerate(columns):
         col = df.iloc[:, j]
         d = digits.get(name, digits.get("default", 2)) if isinstance(digits, dict) else digits
-        numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
-        aligns.append(align.get(name, "right" if numeric else "left"))
         texts = [cell(v, d) for v in col.tolist()]
+        numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+        numeric = numeric or numeric_text(texts)
+        aligns.append(align.get(name, "right" if numeric else "left"))
         rows.append(texts if name in markdown else [escape(t) for t in texts])
     header = [escape(c) for c in columns]
     body = [list(r) for r in zip(*rows, strict=True)] if rows else []
     lines = tabulate(body, headers=header, tablefmt="pipe", colalign=aligns, disable_numparse=True).split("\n")
     lines[1] = _separator(header, body, aligns)
     return Table(frame, "\n".join(lines) + "\n")
+
+
+def numeric_text(texts: list[str]) -> bool:
+    """Whether a column of formatted values holds numbers only (missing values aside)."""
+    values = [t.strip() for t in texts if t.strip() and t != MISSING]
+    return bool(values) and all(NUMBER_TEXT.match(v) for v in values)
 
 
 def _separator(header: list[str], body: list[list[str]], aligns: list[str]) -> str:
