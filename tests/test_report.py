@@ -128,8 +128,13 @@ def test_formatting():
 
 
 def test_front_page_words():
-    assert report.above_or_below(0.0042) == "0.42 points above"
-    assert report.above_or_below(-0.01) == "1.00 points below"
+    from hw3 import compare
+
+    clear = report.difference_words(compare.seeds([0.893, 0.894, 0.892], [0.899, 0.900, 0.899]))
+    assert clear.startswith("-0.63 points (95 % interval [") and clear.endswith("over seeds): lower")
+    overlap = report.difference_words(compare.seeds([0.89, 0.90, 0.88], [0.885, 0.895, 0.89]))
+    assert overlap.endswith("no clear difference")
+    assert report.difference_words(compare.seeds([0.9], [0.8])).endswith("(no interval): not ranked (one seed)")
     assert report.stored_text(30, 30) == "all of them stored,"
     assert report.stored_text(12, 30) == "12 of them stored so far,"
     assert report.seeds_text(3) == "mean over three seeds" and report.seeds_text(1) == "one seed"

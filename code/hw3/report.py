@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from . import fmt, gan, runs, sentiment, theory, utils
+from . import compare, fmt, gan, runs, sentiment, theory, utils
 from .fmt import accuracy, fid, pct
 from .sentiment import analysis as sa
 
@@ -311,11 +311,10 @@ class FrontFacts:
     floor_fid: float
     fid_share: float  # best / spec
     gan_verdict: str  # "met" | "missed"
-    best_gru: str  # e.g. "attention model"
-    best_gru_accuracy: float
+    baseline_accuracy: str  # '89.92 ± 0.05%' (mean ± sd over seeds)
+    attention_accuracy: str
     tfidf_accuracy: float
-    gru_vs_tfidf: str  # "above" | "not above"
-    attention_vs_baseline: str  # "0.42 points above" | "... below"
+    attention_vs_baseline: str  # '−0.59 points (95 % interval [−0.81, −0.38] over seeds): lower'
     seeds_text: str  # "mean over three seeds" | "one seed"
     num_shown: int
     shown_time: str
@@ -325,9 +324,10 @@ class FrontFacts:
     stored_time: str
 
 
-def above_or_below(gap: float) -> str:
-    """A difference of accuracies in prose: '0.42 points above' (gap > 0) or '... below'."""
-    return f"{100 * abs(gap):.2f} points {'above' if gap > 0 else 'below'}"
+def difference_words(c: compare.Comparison) -> str:
+    """A difference of accuracies with its interval and the word `compare` chose for it."""
+    interval = "no interval" if c.word == compare.UNRANKED else f"95 % interval {c.interval(100)} over seeds"
+    return f"{100 * c.a_minus_b:+.2f} points ({interval}): {c.say(same='no clear difference')}"
 
 
 def stored_text(num_stored: int, num_runs: int) -> str:
@@ -342,18 +342,20 @@ def front_facts(page: FrontPage, totals_: dict | None = None) -> FrontFacts:
     """The front page's `FrontFacts` from its loaded runs (and `totals(page)`, computed if not given)."""
     t = totals_ or totals(page)
     summary = sa.summary(page.final, page.tfidf)
-    gru = summary.drop(index="tfidf", errors="ignore")["accuracy_mean"]
-    best_gru = gru.idxmax()
     tfidf_acc = float(summary.loc["tfidf", "accuracy_mean"])
+    acc = {m: [r.metrics["accuracy"] for r in page.final if sa.model_of(r) == m] for m in ("attention", "baseline")}
+
+    def shown(model):
+        row = summary.loc[model]
+        return accuracy(row["accuracy_mean"], row["accuracy_std"], int(row["seeds"]))
     target = page.gan_target
     return FrontFacts(
         num_variants=len(page.gan.val) - 1, gan_target=target, best_variant=page.gan.chosen,
         spec_fid=target["spec_fid"], best_fid=target["best_fid"],
         floor_fid=page.judge.metrics["floor"]["test"]["fid"],
         fid_share=target["ratio"], gan_verdict="met" if target["met"] else "missed",
-        best_gru=GRU_LABELS.get(best_gru, best_gru), best_gru_accuracy=float(gru[best_gru]),
-        tfidf_accuracy=tfidf_acc, gru_vs_tfidf="above" if gru[best_gru] > tfidf_acc else "not above",
-        attention_vs_baseline=above_or_below(gru["attention"] - gru["baseline"]),
+        baseline_accuracy=shown("baseline"), attention_accuracy=shown("attention"), tfidf_accuracy=tfidf_acc,
+        attention_vs_baseline=difference_words(compare.seeds(acc["attention"], acc["baseline"])),
         seeds_text=seeds_text(int(summary.loc["attention", "seeds"])),
         num_shown=t["num_shown"], shown_time=wall_time(t["shown_wall_time_s"]), devices=" and ".join(t["devices"]),
         num_report_runs=t["num_report_runs"], stored_text=stored_text(t["num_stored"], t["num_report_runs"]),
