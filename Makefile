@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 setup: $(VENV)/.installed
 
 report: setup
-	QUARTO="$$(scripts/ensure-quarto $(abspath $(PY)))" && HW3_NO_TRAIN=1 QUARTO_PYTHON="$(abspath $(PY))" "$$QUARTO" render
+	QUARTO="$$(scripts/ensure-quarto $(abspath $(PY)))" && HW3_NO_TRAIN=1 HW3_NO_DATA=1 QUARTO_PYTHON="$(abspath $(PY))" "$$QUARTO" render
 	@echo "HTML: _book/index.html   PDF: _book/Deep-Learning-Assignment-3.pdf"
 
 test: setup

@@ -218,7 +218,8 @@ def render(to: str | None) -> None:
     invalidates the frozen documents whose runs or code changed, so Quarto re-executes exactly those."""
     quarto = find_quarto()
     # rendering shows stored runs: a missing one is an error, never an hour of training inside a render
-    env = {**os.environ, "QUARTO_PYTHON": os.environ.get("QUARTO_PYTHON", sys.executable), "HW3_NO_TRAIN": "1"}
+    env = {**os.environ, "QUARTO_PYTHON": os.environ.get("QUARTO_PYTHON", sys.executable),
+           "HW3_NO_TRAIN": "1", "HW3_NO_DATA": "1"}  # render from results/ only
     cmd = [quarto, "render", *(["--to", to] if to else [])]
     print(" ".join(cmd), file=sys.stderr)
     done = subprocess.run(cmd, cwd=utils.project_root(), env=env)

@@ -31,6 +31,15 @@ class DataError(RuntimeError):
     """Data missing, corrupt or of the wrong layout; the message says what to do."""
 
 
+def check_allowed(what: str) -> None:
+    """Rendering reads only results/: with HW3_NO_DATA=1 (set by `make report` and `hw3 render`) any read of
+    a data set is an error naming it, instead of a silent download or a read of the cache."""
+    if utils.env_flag("HW3_NO_DATA"):
+        raise DataError(f"{what} was requested with HW3_NO_DATA=1: a chapter being rendered must read only the "
+                        "stored runs under results/ (store what it shows with the run, e.g. "
+                        "`python -m hw3.gan --rescore` or `python -m hw3.sentiment --artefacts`)")
+
+
 def md5sum(path: Path, chunk: int = 1 << 20) -> str:
     h = hashlib.md5()
     with open(path, "rb") as f:
@@ -124,6 +133,7 @@ def mnist(train: bool = True, *, root: Path | None = None, mirror: Path | None =
 
     The extracted files (`prepare_mnist` verifies them when it extracts them) are read directly, as
     torchvision's `MNIST` reads them, without importing torchvision: seconds of a render that needs MNIST."""
+    check_allowed("MNIST")
     root = Path(root or utils.data_root())
     raw = root / "MNIST" / "raw"
     prefix = "train" if train else "t10k"
@@ -200,6 +210,7 @@ def extract_imdb_archive(archive: Path, root: Path) -> Path:
 
 def prepare_imdb(root: Path | None = None, mirror: Path | None = None) -> Path:
     """Return a verified `aclImdb` folder: from the cache, the mirror (archive or folder), or the download."""
+    check_allowed("IMDb")
     root = Path(root or utils.data_root())
     mirror = Path(mirror) if mirror else utils.data_mirror()
     final = root / "aclImdb"

@@ -202,6 +202,9 @@ def corpus(split: str, *, root: Path | None = None) -> Corpus:
     """The tokenized IMDb `split` ("train" or "test"), built once from `hw3.data.imdb` and cached."""
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', not {split!r}")
+    from . import data
+
+    data.check_allowed("the tokenized IMDb corpus")
     folder = prepare_corpus(root)
     meta = utils.read_json(folder / "types.json")
     with np.load(folder / f"{split}.npz") as z:
