@@ -359,7 +359,7 @@ def plot_adaptation(run: runs.Run):
     for k, (ax, domain) in enumerate(zip(axes, DOMAINS, strict=True)):
         for m, method in enumerate(methods):
             c = 100 * curves[k, m]  # (repeat, eval)
-            ls = "--" if "new head" in method else "-"
+            ls = "--" if "new head" in method else "-." if method == "from scratch" else "-"
             ax.plot(steps, c.mean(0), marker="o", ms=3, color=plots.OKABE_ITO[m], ls=ls, label=method)
             if c.shape[0] > 1:
                 ax.fill_between(steps, c.min(0).values, c.max(0).values, color=plots.OKABE_ITO[m], alpha=0.15, lw=0)
