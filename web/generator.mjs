@@ -188,9 +188,10 @@ function el(tag, attrs = {}, text = "") {
 const STYLE = `
 .hw3-generator { color: var(--bs-body-color, CanvasText); }
 .hw3-generator .hw3-widget-row { display: flex; flex-wrap: wrap; gap: 0.5em 0.8em; align-items: center; margin: 0.4em 0; }
-.hw3-generator label { display: inline-flex; flex-wrap: wrap; gap: 0.3em; align-items: center; }
+.hw3-generator label { display: inline-flex; flex-wrap: wrap; gap: 0.3em; align-items: center; max-width: 100%; min-width: 0; }
 .hw3-generator select, .hw3-generator button { color: inherit; background: var(--bs-body-bg, Canvas); font: inherit;
-  border: 1px solid var(--bs-border-color, GrayText); border-radius: 0.25rem; padding: 0.2em 0.5em; max-width: 100%; }
+  border: 1px solid var(--bs-border-color, GrayText); border-radius: 0.25rem; padding: 0.2em 0.5em; max-width: 100%; min-width: 0; }
+.hw3-generator select { width: 18em; }
 .hw3-generator input[type=range] { width: 168px; max-width: 100%; accent-color: var(--bs-link-color, Highlight); }
 .hw3-generator :focus-visible { outline: 3px solid var(--bs-link-color, Highlight); outline-offset: 2px; }
 .hw3-generator figure { margin: 0; text-align: center; }
