@@ -66,3 +66,47 @@ def test_document_executes_in_quick_profile(path, book_results, monkeypatch):
             for e, value in nb_cell.metadata["inline_value"].items():
                 if not nb_cell.metadata["inline_is_markdown"][e]:
                     assert not markdown_markup(value), f"{path.name}: `{{python}} {e}` prints Markdown {markdown_markup(value)}"
+
+
+@pytest.mark.slow
+def test_a_cell_with_renderings_draws_light_then_dark(tmp_path, monkeypatch):
+    """The recipe for dark-mode figures (issue 17, item 12), through a Jupyter kernel as Quarto runs it:
+    `#| renderings: [light, dark]` and `plots.renderings(lambda: <figure>)` give two images, light first."""
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    doc = tmp_path / "renderings.qmd"
+    doc.write_text('''---
+title: renderings
+---
+
+```{python}
+#| label: fig-demo
+#| fig-cap: "A line."
+#| fig-alt: "A rising line."
+#| renderings: [light, dark]
+from hw3 import plots
+
+def line():
+    fig, ax = plots.figure(height=2)
+    ax.plot([0, 1], [0, 1], label="y = x")
+    plots.legend_outside(ax)
+    return fig
+
+plots.renderings(line)
+```
+
+See @fig-demo.
+''', encoding="utf-8")
+    parsed = parse(doc)
+    nb = execute(parsed, cwd=ROOT)
+    (cell,) = [c for c in nb.cells if c.cell_type == "code"]
+    images = [o["data"]["image/png"] for o in cell.outputs if "image/png" in o.get("data", {})]
+    assert len(images) == len(parsed.code_cells[0].options["renderings"]) == 2
+    assert not [o for o in cell.outputs if "text/plain" in o.get("data", {}) and "image/png" not in o["data"]]
+
+    import base64
+    import io
+
+    from PIL import Image
+
+    light, dark = (Image.open(io.BytesIO(base64.b64decode(i))).convert("L") for i in images)
+    assert light.getpixel((2, 2)) > 200 and dark.getpixel((2, 2)) < 60, "white page for light, dark page for dark"
