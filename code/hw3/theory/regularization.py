@@ -342,5 +342,5 @@ def facts() -> RegularizationFacts:
         (smallest, gaps[smallest]), sum(p.numel() for p in MLP(cfg.hidden_size).parameters()),
         f"one stored run: {len(m['variants'])} variants × {len(m['seeds'])} seeds "
         f"({', '.join(map(str, m['seeds']))}); the data split is fixed (seed {cfg.seed})",
-        f"± is one standard deviation over the {len(m['seeds'])} seeds; comparisons with no regularization are "
-        f"95% t intervals of the per-seed differences (paired by seed: same initial weights and batches)")
+        f"± is one standard deviation over the {len(m['seeds'])} seeds; comparisons between variants are 95% t "
+        "intervals of the per-seed differences (paired by seed: same initial weights and batches)")
