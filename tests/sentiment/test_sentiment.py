@@ -254,6 +254,13 @@ def test_highlighted_text_marks_the_top_words_without_colour_in_both_formats():
     assert not set(outside) & set("*_$@<\\/"), outside
     assert '#"\\"loved\\""' in typ or '"\\"' in typ
     assert "rgb(118, 118, 118)" in typ  # the unread end in grey
+    # the most strongly shaded words keep dark text, readable in the dark theme too
+    import re as re_
+
+    shades = re_.findall(r"rgba\(230, 159, 0, ([0-9.]+)\)([^']*)'", page)
+    assert any(float(a) >= analysis.DARK_TEXT_FROM for a, _ in shades) and any(float(a) < 0.5 for a, _ in shades)
+    for alpha, style in shades:
+        assert ("color:#111111" in style) == (float(alpha) >= analysis.DARK_TEXT_FROM)
 
 
 def test_stored_examples_round_trip():
@@ -452,3 +459,27 @@ def test_predict_input_is_one_prediction_per_line(fake_run, tmp_path):
     rows = [json.loads(line) for line in dst.read_text(encoding="utf-8").split("\n") if line]
     direct = predict.predict(fake_run, reviews)
     assert [r["prob_pos"] for r in rows] == [d["prob_pos"] for d in direct]
+
+
+def test_figures_take_their_colours_from_the_current_style():
+    """The dark rendering (plots.renderings) redraws each figure under plots.style("dark"): its lines use
+    the dark palette, and the error bars are the t intervals the caption names (compare.paired)."""
+    from matplotlib.colors import to_hex
+
+    from hw3 import compare, plots
+    from hw3.sentiment import figures
+
+    rng = np.random.default_rng(0)
+    pooled = {"ks": np.array([1, 5]), "attention_drop": rng.uniform(0, 0.1, (2, 30)),
+              "gradient_drop": rng.uniform(0, 0.5, (2, 30)), "random_drop": rng.uniform(0, 0.02, (2, 30))}
+    for name, palette in (("light", plots.OKABE_ITO), ("dark", plots.OKABE_ITO_DARK)):
+        with plots.style(name):
+            fig = figures.faithfulness(pooled)
+            assert figures.colour("baseline") == palette[0] and figures.colour("tfidf") == palette[4]
+        legend = [to_hex(h.get_color()).upper() for h in fig.axes[0].get_legend().legend_handles]
+        assert legend == [palette[4].upper(), palette[1].upper(), palette[0].upper()]  # gradient, attention, random
+    # error bar of attention at k = 1: the t interval of the mean drop, in points
+    ci = compare.paired(100 * pooled["attention_drop"][0], np.zeros(30))
+    bars = fig.axes[0].containers[1]  # gradient, attention, random
+    segment = bars.lines[2][0].get_segments()[0]
+    assert np.allclose([segment[0][1], segment[1][1]], [ci.low, ci.high])

@@ -201,3 +201,116 @@ def test_the_stored_runs_give_the_corrected_words(monkeypatch):
     assert f.faith_vs_random.word == HIGHER and f.faith_vs_gradient.word == LOWER
     assert f.chosen_words == "800 tokens for all three models" and f.seeds_words == "three seeds"
     assert "cpu" not in f.devices
+
+
+def test_chosen_edge_says_when_the_choice_is_the_longest_length_tried():
+    assert facts.chosen_edge({"baseline": 800, "attention": 800}, (200, 400, 800)) == (
+        "the longest length tried is every model's choice, so a longer one was not ruled out")
+    assert facts.chosen_edge({"baseline": 400, "attention": 800}, (200, 400, 800)) == (
+        "the longest length tried is the attention model's choice, so a longer one was not ruled out")
+    assert facts.chosen_edge({"baseline": 400}, (200, 400, 800)) == "inside the range tried"
+
+
+def test_sweep_margins_are_not_clear_at_the_stored_size_and_clear_when_large():
+    """The stored case: 0.4 points apart on 2,500 validation reviews is within the noise (the former text
+    implied a one-standard-error threshold); 5 points apart is clear."""
+    small = facts.validation_margin(0.9052, 0.9012, 2500)
+    assert small.word == SAME and round(100 * small.a_minus_b, 2) == 0.4 and small.low < 0 < small.high
+    big = facts.validation_margin(0.90, 0.85, 2500)
+    assert big.word == HIGHER
+    words = facts.sweep_words({"baseline": small, "attention": small})
+    assert words.startswith("the baseline +0.40 [") and words.endswith(
+        "no model's choice is clearly above its runner-up, so the rule picks among lengths the data do not rank")
+    assert facts.sweep_words({"baseline": big, "attention": big}).endswith(
+        "every model's choice is clearly above its runner-up")
+    assert "only the baseline's choice is clearly above" in facts.sweep_words({"baseline": big, "attention": small})
+
+
+def test_why_paragraph_follows_the_answer():
+    """'Why would the final state do better?' only when the answer says it does."""
+    lead, caveat = facts.answer_followups("No")
+    assert lead.startswith("Why would the final state do better?") and "final state leads" in caveat
+    for answer in ("Yes", "Not clearly"):
+        lead, caveat = facts.answer_followups(answer)
+        assert "better" not in lead and "leads" not in caveat
+
+
+def test_ece_epoch_correlation_reading():
+    """The stored case (rho 0.96, p < 0.001, over all GRU runs pooled) rises; a weak one is not clear."""
+    assert facts.correlation_reading(0.96, 3e-5).startswith("ECE rises with the kept epoch, consistent with")
+    assert facts.correlation_reading(-0.8, 0.01) == "ECE falls as the kept epoch grows"
+    assert facts.correlation_reading(0.5, 0.17) == "ECE is not clearly related to the kept epoch"
+
+
+def test_confident_reading_from_the_paired_comparison():
+    """The former text said wrong predictions are 'spread over the whole range' while 44% of the baseline's
+    were at >= 0.9; the reading now comes from correct minus wrong share, paired over seeds."""
+    more = compare.paired([0.79, 0.80, 0.78], [0.30, 0.31, 0.29])
+    assert more.word == HIGHER
+    assert facts.confident_reading(more, 0.3) == ("correct predictions are more often that confident than wrong "
+                                                  "ones, but such a confidence does not rule out a mistake")
+    assert facts.confident_reading(_c(0.0, -0.1, 0.1, SAME), 0.3).startswith(
+        "correct and wrong predictions are not clearly different")
+    assert facts.confident_reading(more, 0.0).endswith("no mistake is made with it")
+
+
+def test_examples_words_count_labels_and_mistakes():
+    from hw3.sentiment.analysis import Example
+
+    def ex(label, p):
+        return Example(0, label, p, "", [], np.zeros(0), 0)
+
+    stored = [ex(0, 0.748), ex(0, 0.019), ex(1, 0.004), ex(1, 0.996)]  # the stored seed-0 examples
+    assert facts.examples_words(stored) == "four test reviews (two negative, two positive; two of them misclassified)"
+    assert facts.examples_words([ex(0, 0.1), ex(1, 0.9)]).endswith("; all classified correctly)")
+
+
+def test_cpu_answer_says_whether_the_short_recipe_keeps_the_chapter_answer():
+    """The stored case: the GPU seeds put attention below the baseline, the CPU runs above it."""
+    gpu, cpu = _c(-0.0059, -0.008, -0.004, LOWER), _c(0.0062, 0.0024, 0.0099, HIGHER)
+    assert facts.cpu_answer(gpu, cpu) == ("where the GPU seeds give lower, so the short recipe does not reproduce "
+                                          "the chapter's answer")
+    assert facts.cpu_answer(gpu, gpu).endswith("the short recipe reproduces the chapter's answer")
+
+
+def test_star_ratings_of_the_labels():
+    from hw3.sentiment import analysis
+
+    assert analysis.stars("positive") == "7–10" and analysis.stars("negative") == "1–4"
+
+
+def test_the_stored_runs_give_the_reviewed_words(monkeypatch):
+    """The adversarial review's corrections, on the committed runs: each run counted once on the card,
+    TF-IDF in the calibration table (the text cites it there) and read as underconfident, the CPU recipe's
+    reversed answer stated, no clear margin between the chosen max_len and its runner-up."""
+    from hw3 import runs
+    from hw3.sentiment.study import final_configs
+
+    if not all(runs.run_dir(c).exists() for c in final_configs()):
+        import pytest
+
+        pytest.skip("the stored sentiment runs are not in results/")
+    monkeypatch.setenv("HW3_NO_TRAIN", "1")
+    f = facts.chapter()
+    unique = {r.path.resolve() for r in [*f.sweep, *f.final, f.tfidf, *f.cpu]}
+    assert f.card.set_index("item").loc["runs and seeds", "value"].startswith(f"{len(unique)} stored runs")
+    assert len(unique) == 19  # 9 sweep + 6 more seeds + TF-IDF + 3 CPU runs
+    assert "TF-IDF + logistic regression" in set(f.calibration["model"]) and len(f.calibration) == 10
+    assert f.overconfident["tfidf"] == "underconfident"
+    assert f.cpu_vs.word == HIGHER and "does not reproduce" in f.cpu_answer
+    assert all(c.word == SAME for c in f.sweep_margin.values()) and "do not rank" in f.sweep_words
+    assert f.why_lead.startswith("Why would the final state do better?")
+    assert f.ece_epoch_reading.startswith("ECE rises with the kept epoch")
+    assert f.confident_vs["attention"].word == HIGHER
+    assert f.examples_words.startswith("four test reviews (two negative, two positive")
+    assert f.level == "95%" and f.positive_share == 0.5
+
+
+def test_lean_words_read_the_errors_direction_from_paired_comparisons():
+    called = np.array([1.0] * 60 + [0.0] * 40)  # calls 60% positive
+    label = np.array([1.0] * 50 + [0.0] * 50)  # 50% are
+    c = compare.paired(called, label)
+    assert c.word == HIGHER
+    words = facts.lean_words({"meanpool": c, "baseline": _c(0.0, -0.004, 0.004, SAME), "tfidf": c.flipped()})
+    assert words == ("mean pooling +10.00 " + c.interval(100) + ", leaning positive; the baseline +0.00 [-0.40, +0.40], "
+                     "no clear lean; TF-IDF -10.00 " + c.flipped().interval(100) + ", leaning negative")

@@ -36,6 +36,17 @@ PUBLISHED = (
               "A. M. Dai, Q. V. Le. Semi-supervised Sequence Learning. NeurIPS 2015, Table 1 "
               "('LSTM', 13.50% test error)."),
 )
+# How the data set labels a review from its star rating (Maas et al. 2011; `data.Review.label`): the
+# neutral ratings 5 and 6 are not in it.
+STARS = {"negative": (1, 4), "positive": (7, 10)}
+
+
+def stars(label: str) -> str:
+    """'7–10': the star ratings of a label."""
+    lo, hi = STARS[label]
+    return f"{lo}–{hi}"
+
+
 # The issue's targets (test accuracy, mean over seeds).
 TARGETS = {"attention": 0.890, "attention_stretch": 0.895, "baseline": 0.870}
 MODEL_LABELS = {
@@ -111,6 +122,7 @@ def attention_examples_of(model, vocab, config, index: np.ndarray, lengths: np.n
 
 TOP_WORDS = 5  # per review, the words with the largest weights also get a second cue (bold, underlined)
 SHADE_RGB = (230, 159, 0)  # Okabe-Ito orange
+DARK_TEXT_FROM = 0.55  # shade (alpha) from which a word is set in dark text, in the light and the dark theme
 
 
 def _alpha(weight: float, peak: float) -> float:
@@ -127,14 +139,15 @@ def _head(ex: Example) -> str:
 
 
 def highlight_legend(top: int = TOP_WORDS) -> str:
-    return (f"Each word's background is shaded by its attention weight (darkest: the review's largest weight); "
+    return (f"Each word's background is shaded by its attention weight (the strongest shade: the review's largest "
+            f"weight); "
             f"the {fmt.word(top)} largest weights of each review are also bold and underlined; grey text lies beyond "
             f"max_len and was not read. The weight of a word is that of the GRU state at it, which summarises "
             f"the review up to that word.")
 
 
 def highlight_html(examples: list[Example]) -> str:
-    """The reviews as HTML, each word's background shaded by its attention weight (darkest = the
+    """The reviews as HTML, each word's background shaded by its attention weight (strongest shade = the
     review's largest weight; hover shows the weight), the `TOP_WORDS` largest also bold and underlined
     (a cue that does not rely on colour). Text the model did not read is greyed."""
     r, g, b = SHADE_RGB
@@ -148,8 +161,11 @@ def highlight_html(examples: list[Example]) -> str:
             word = html.escape(ex.shown[a:b_])
             if i in top:
                 word = f"<strong style='text-decoration:underline'>{word}</strong>"
+            alpha = _alpha(float(w), peak)
+            # dark text on the strong shades: the dark theme's light text is unreadable on saturated orange
+            ink = ";color:#111111" if alpha >= DARK_TEXT_FROM else ""
             out.append(f"<span title='weight {w:.3f}' style='background-color:rgba({r}, {g}, {b}, "
-                       f"{_alpha(float(w), peak):.2f});border-radius:2px'>{word}</span>")
+                       f"{alpha:.2f});border-radius:2px{ink}'>{word}</span>")
             pos = b_
         out.append(html.escape(ex.shown[pos:ex.truncated_at]))
         if ex.truncated_at < len(ex.shown):

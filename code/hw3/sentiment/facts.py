@@ -16,7 +16,7 @@ import pandas as pd
 
 from .. import card, compare, fmt, runs
 from . import analysis, artefacts, metrics
-from .model import MODELS, SentimentConfig
+from .model import MAX_LEN_CANDIDATES, MODELS, SentimentConfig
 from .study import CPU_BUDGET_MINUTES, report_runs
 
 
@@ -35,11 +35,16 @@ class SentimentFacts:
     # what the tables and figures take
     chosen: dict[str, int]  # each model's max_len, chosen on validation accuracy
     chosen_words: str  # "800 tokens for all three models" | "400 tokens for the attention model, ..."
-    sweep_se: float  # standard error (points) of one validation accuracy at the chosen length (binomial)
+    chosen_edge: str  # whether the chosen lengths are the longest candidate (so longer ones were not tried)
+    sweep_margin: dict[str, compare.Comparison]  # per model: chosen length minus the runner-up, validation
+    sweep_words: str  # every model's margin over its runner-up, and what they say together
     summary: pd.DataFrame  # analysis.summary: mean and std over seeds, per model
     targets: pd.DataFrame  # analysis.targets: key -> target, measured, met
     card: pd.DataFrame  # hw3.card.table of every run on the page
+    level: str  # "95%": the level of every interval in the prose (hw3.compare's)
     # protocol
+    num_reviews: int  # training split before the validation hold-out
+    positive_share: float  # share of positive test reviews
     num_train: int
     num_val: int
     num_test: int
@@ -57,6 +62,8 @@ class SentimentFacts:
     per_seed_words: str  # "−0.44 [−0.77, −0.10] (McNemar p = 0.012), ..."
     pooling_vs_last: compare.Comparison  # mean pooling minus baseline, paired over reviews
     pooling_reading: str  # what the pooling comparisons say together
+    why_lead: str  # the question the next paragraph checks, worded from `answer`
+    why_caveat: str  # what those measurements do not show, worded from `answer`
     # why: where the verdict is, and where attention looks
     ending: compare.Comparison  # TF-IDF on the last minus the first n tokens, paired over reviews
     ending_first: float  # accuracy on the first n tokens alone
@@ -68,6 +75,8 @@ class SentimentFacts:
     uniform_last_tenth: float  # the same under uniform weights (mean pooling's), mean
     last_tenth_vs_uniform: compare.Comparison  # attention minus uniform, paired over the reviews
     met: dict[str, str]  # per target key: "met" | "not met"
+    lean: dict[str, compare.Comparison]  # per model (and "tfidf"): share predicted positive minus share positive
+    lean_words: str  # every model's lean, read (what the confusion matrices show)
     # long and short reviews
     quartiles: list[compare.Comparison]  # attention minus baseline per length quartile, paired over reviews
     quartile_ranges: list[tuple[int, int]]  # (min, max) tokens of each quartile
@@ -75,6 +84,7 @@ class SentimentFacts:
     quartile_trend: compare.Comparison  # the longest quartile's difference minus the shortest's
     quartile_summary: str  # the reading of all four
     quartile_verdict: str  # what that says about the hypothesis
+    over_max_len: float  # share of the test reviews longer than the attention model's max_len
     # confidence and calibration
     ece: dict[str, list[float]]  # per model (and "tfidf"): one ECE per seed
     ece_words: dict[str, str]  # per model: "1.13 / 6.07 / 1.18%"
@@ -82,10 +92,17 @@ class SentimentFacts:
     ece_epoch_rho: float  # Spearman correlation of ECE with the kept epoch over the GRU runs
     ece_epoch_p: float
     ece_runs: int
-    overconfident: dict[str, str]  # per model: how many seeds have mean confidence clearly above accuracy
-    wrong_confident: dict[str, float]  # per model: share of wrong predictions made with confidence >= 0.9
-    right_confident: dict[str, float]  # per model: share of correct predictions with confidence >= 0.9
+    ece_epoch_reading: str  # what the correlation says (its word from the p-value at `level`)
+    overconfident: dict[str, str]  # per model (and "tfidf"): how many seeds have mean confidence clearly above accuracy
+    confident: float  # the threshold of the two shares below (CONFIDENT)
+    wrong_confident: dict[str, float]  # per model: share of wrong predictions made with confidence >= CONFIDENT
+    right_confident: dict[str, float]  # per model: share of correct predictions with confidence >= CONFIDENT
+    confident_vs: dict[str, compare.Comparison]  # per model: right minus wrong share, paired over the seeds
+    confident_reading: str  # the words for attention's confident_vs
     calibration: pd.DataFrame  # per run: kept epoch, accuracy, mean confidence, ECE
+    # the reviews shown
+    examples: list  # analysis.Example: the attention run's stored example reviews (seed 0)
+    examples_words: str  # "four test reviews (two negative, two positive; two of them misclassified)"
     # faithfulness: attention's top-k against gradient × input and random deletion
     faithfulness: pd.DataFrame  # analysis.faithfulness_reference_table
     faith_k: int
@@ -108,6 +125,8 @@ class SentimentFacts:
     cpu_noise: dict[str, str]  # per model: "within" | "outside" (two standard deviations of the GPU seeds)
     cpu_gap: dict[str, float]  # per model: CPU test accuracy minus the GPU seeds' mean
     cpu_summary: str  # one clause per model: its gap and whether it is within seed noise
+    cpu_vs: compare.Comparison  # CPU recipe: attention minus baseline, paired over the test reviews
+    cpu_answer: str  # whether the CPU recipe gives the chapter's answer
     # reproducing
     wall_range: tuple[float, float]  # fastest and slowest GPU-trained GRU run, seconds
     devices: str  # e.g. "an NVIDIA H100 80GB HBM3"
@@ -128,6 +147,108 @@ def chosen_words(chosen: dict[str, int]) -> str:
     parts = [f"{chosen[m]} tokens for {names.get(m, m)}" if i == 0 else f"{chosen[m]} for {names.get(m, m)}"
              for i, m in enumerate(chosen)]
     return fmt.and_list(parts)
+
+
+CONFIDENT = 0.9  # the confidence the chapter calls "confident" (its share of right and wrong predictions)
+NAMES = {"attention": "the attention model", "baseline": "the baseline", "meanpool": "mean pooling"}
+
+
+def chosen_edge(chosen: dict[str, int], candidates: tuple[int, ...]) -> str:
+    """Whether the choice sits at the longest length tried, where the sweep cannot show a peak."""
+    at_edge = [m for m, L in chosen.items() if L == max(candidates)]
+    if not at_edge:
+        return "inside the range tried"
+    who = "every model's" if len(at_edge) == len(chosen) else fmt.and_list([NAMES.get(m, m) for m in at_edge]) + "'s"
+    return f"the longest length tried is {who} choice, so a longer one was not ruled out"
+
+
+def validation_margin(chosen_accuracy: float, other_accuracy: float, num_val: int) -> compare.Comparison:
+    """Chosen minus runner-up validation accuracy. The runs store no per-review validation outcomes, so the
+    two runs' correct/incorrect counts are compared as independent samples of reviews (Welch over the
+    reviews): wider than the paired interval the same reviews would allow, so a 'clear' word is safe."""
+    a = np.zeros(num_val)
+    a[: round(chosen_accuracy * num_val)] = 1
+    b = np.zeros(num_val)
+    b[: round(other_accuracy * num_val)] = 1
+    return compare.seeds(a, b)
+
+
+def sweep_words(margins: dict[str, compare.Comparison]) -> str:
+    """'the baseline +0.40 [−1.26, +2.06], ...: no model's choice is clearly above its runner-up'."""
+    parts = fmt.and_list([f"{NAMES.get(m, m)} {fmt.points(c.a_minus_b)} {c.interval(100)}" for m, c in margins.items()])
+    clear = [m for m, c in margins.items() if c.word == compare.HIGHER]
+    if not clear:
+        verdict = "no model's choice is clearly above its runner-up, so the rule picks among lengths the data do not rank"
+    elif len(clear) == len(margins):
+        verdict = "every model's choice is clearly above its runner-up"
+    else:
+        verdict = (f"only {fmt.and_list([NAMES.get(m, m) for m in clear])}'s choice is clearly above its runner-up; "
+                   "for the others the rule picks among lengths the data do not rank")
+    return f"{parts}: {verdict}"
+
+
+def answer_followups(answer: str) -> tuple[str, str]:
+    """The question the 'why' paragraph asks and its closing caveat, both worded from the chapter's answer
+    (a fixed 'why does the final state do better?' would survive a re-run that reversed it)."""
+    if answer == "No":
+        return ("Why would the final state do better? One reason the data can check cheaply:",
+                "they do not prove that the ending is why the final state leads")
+    return ("Where in a review is the verdict, and does attention look there? The data can check cheaply:",
+            "they do not by themselves explain the comparison above")
+
+
+def correlation_reading(rho: float, p: float, level: float = 0.95) -> str:
+    """ECE against the kept epoch over the GRU runs, read at the chapter's level."""
+    if p < 1 - level and rho > 0:
+        return ("ECE rises with the kept epoch, consistent with later epochs fitting the training reviews more "
+                "tightly and pushing probabilities towards 0 and 1; early stopping on accuracy does not watch "
+                "calibration")
+    if p < 1 - level:
+        return "ECE falls as the kept epoch grows"
+    return "ECE is not clearly related to the kept epoch"
+
+
+def confident_reading(right_minus_wrong: compare.Comparison, wrong_share: float) -> str:
+    """From the right minus the wrong predictions' share with confidence >= CONFIDENT, paired over seeds."""
+    first = {compare.HIGHER: "correct predictions are more often that confident than wrong ones",
+             compare.LOWER: "wrong predictions are more often that confident than correct ones"}.get(
+        right_minus_wrong.word, "correct and wrong predictions are not clearly different in how often they are "
+                                "that confident")
+    return f"{first}, {'but' if right_minus_wrong.word == compare.HIGHER else 'and'} " + (
+        "such a confidence does not rule out a mistake" if wrong_share > 0 else "no mistake is made with it")
+
+
+def lean_words(leans: dict[str, compare.Comparison]) -> str:
+    """'the baseline +0.18 [−0.20, +0.56], no clear lean; ...': which way each model's errors fall, from the
+    share of reviews it calls positive minus the share that are (paired over the test reviews)."""
+    names = NAMES | {"tfidf": "TF-IDF"}
+    return "; ".join(f"{names.get(m, m)} {fmt.points(c.a_minus_b)} {c.interval(100)}, "
+                     + c.say(higher="leaning positive", lower="leaning negative", same="no clear lean")
+                     for m, c in leans.items())
+
+
+def predicted_positive(run_list: list[runs.Run]) -> tuple[np.ndarray, np.ndarray]:
+    """Per test review: the share of the runs (seeds) that call it positive, and its label."""
+    t = [r.load_tensors("test_predictions") for r in run_list]
+    return np.mean([(x["prob_pos"].numpy() >= 0.5).astype(float) for x in t], axis=0), t[0]["label"].numpy().astype(float)
+
+
+def examples_words(examples: list) -> str:
+    """'four test reviews (two negative, two positive; two of them misclassified)'."""
+    neg = sum(e.label == 0 for e in examples)
+    wrong = sum((e.prob_pos >= 0.5) != bool(e.label) for e in examples)
+    n = len(examples)
+    wrong_words = {0: "all classified correctly", n: "all misclassified"}.get(
+        wrong, f"{fmt.word(wrong)} of them misclassified")
+    return (f"{fmt.word(n)} test review{'s' if n != 1 else ''} ({fmt.word(neg)} negative, {fmt.word(n - neg)} "
+            f"positive; {wrong_words})")
+
+
+def cpu_answer(gpu: compare.Comparison, cpu: compare.Comparison) -> str:
+    """Whether the CPU recipe's attention-minus-baseline word is the GPU runs' (over seeds)."""
+    if cpu.word == gpu.word:
+        return "as over the GPU seeds, so the short recipe reproduces the chapter's answer"
+    return f"where the GPU seeds give {gpu.word}, so the short recipe does not reproduce the chapter's answer"
 
 
 def seeds_words(n: int) -> str:
@@ -382,6 +503,12 @@ def from_runs(sweep: list[runs.Run], final: list[runs.Run], tfidf: runs.Run, cpu
     summary = analysis.summary(final, tfidf)
     m_att = seed0["attention"].metrics
     chosen = analysis.chosen_lengths(sweep)
+    margins = {}
+    for m, L in chosen.items():
+        val = {r.config_dict["max_len"]: r.metrics["val_accuracy"] for r in sweep if r.config_dict["model"] == m}
+        others = [v for k, v in val.items() if k != L]
+        if others:
+            margins[m] = validation_margin(val[L], max(others), m_att["num_val"])
 
     # does attention classify better than the final state?
     acc = {m: [r.metrics["accuracy"] for r in rs] for m, rs in by_model.items()}
@@ -391,7 +518,13 @@ def from_runs(sweep: list[runs.Run], final: list[runs.Run], tfidf: runs.Run, cpu
     per_seed = [compare.paired(correctness(a), correctness(b))
                 for a, b in zip(by_model["attention"], by_model["baseline"], strict=True)]
     answer, clause = answer_words(vs_seeds["baseline"], per_seed)
+    why_lead, why_caveat = answer_followups(answer)
     targets = analysis.targets(final, tfidf, beats_tfidf=vs_paired["tfidf"].word == compare.HIGHER)
+
+    lean = {}
+    for m, rs in [*by_model.items(), ("tfidf", [tfidf])]:
+        called, label = predicted_positive(rs)
+        lean[m] = compare.paired(called, label)
 
     # where the verdict is, and where attention looks
     ends = artefacts.ending_accuracy(tfidf)
@@ -409,11 +542,17 @@ def from_runs(sweep: list[runs.Run], final: list[runs.Run], tfidf: runs.Run, cpu
     from scipy import stats
 
     rho, rho_p = stats.spearmanr([r.metrics["best_epoch"] for r in gru], [r.metrics["ece"] for r in gru])
-    shares = {m: [confident_share(r) for r in rs] for m, rs in by_model.items()}
-    calibration = pd.DataFrame([{"model": analysis.MODEL_LABELS[m], "seed": r.config_dict["seed"],
-                                 "kept epoch": r.metrics["best_epoch"], "accuracy (%)": 100 * r.metrics["accuracy"],
+    shares = {m: [confident_share(r, CONFIDENT) for r in rs] for m, rs in by_model.items()}
+    confident_vs = {m: compare.paired([s[1] for s in v], [s[0] for s in v]) for m, v in shares.items()}
+    calibration = pd.DataFrame([{"model": analysis.MODEL_LABELS[analysis.model_of(r)],
+                                 "seed": str(r.config_dict["seed"]) if r is not tfidf else "–",
+                                 "kept epoch": str(r.metrics["best_epoch"]) if r is not tfidf else "–",
+                                 "accuracy (%)": 100 * r.metrics["accuracy"],
                                  "mean confidence (%)": 100 * overconfidence(r).a_minus_b + 100 * r.metrics["accuracy"],
-                                 "ECE (%)": 100 * r.metrics["ece"]} for m in MODELS for r in by_model[m]])
+                                 "ECE (%)": 100 * r.metrics["ece"]} for r in [*gru, tfidf]])
+    examples = artefacts.examples(seed0["attention"])
+    cpu_by = {analysis.model_of(r): r for r in cpu}
+    cpu_vs = compare.paired(correctness(cpu_by["attention"]), correctness(cpu_by["baseline"]))
 
     # faithfulness
     ks = [int(k) for k in faith["ks"]]
@@ -427,16 +566,25 @@ def from_runs(sweep: list[runs.Run], final: list[runs.Run], tfidf: runs.Run, cpu
     gpu = [r for r in [*sweep, *final] if r.provenance.get("device") != "cpu"]
     cpu_gpu = analysis.cpu_gpu(cpu, final)
     walls = [r.provenance["wall_time_s"] for r in gpu] or [r.provenance["wall_time_s"] for r in [*sweep, *final]]
+    # each run once: the seed-0 final runs are the sweep's runs at the chosen length (loaded twice)
+    shown, seen = [], set()
+    for r in [*sweep, *final, tfidf, *cpu]:
+        if r.path.resolve() not in seen:
+            seen.add(r.path.resolve())
+            shown.append(r)
     return SentimentFacts(
         sweep=sweep, final=final, tfidf=tfidf, by_model=by_model, seed0=seed0,
         config=seed0["attention"].config, tfidf_config=tfidf.config,
         chosen=chosen, chosen_words=chosen_words(chosen), summary=summary, targets=targets,
-        sweep_se=100 * float(np.sqrt(m_att["val_accuracy"] * (1 - m_att["val_accuracy"]) / m_att["num_val"])),
-        card=card.table([*sweep, *[r for r in final if r not in sweep], tfidf, *cpu],
+        chosen_edge=chosen_edge(chosen, MAX_LEN_CANDIDATES), sweep_margin=margins, sweep_words=sweep_words(margins),
+        card=card.table(shown,
                         error_bars="± one standard deviation over the seeds (accuracy); intervals in the text are "
                                    "95% intervals: Welch over seeds, or paired over the same test reviews",
                         data=card.IMDB, parameters={analysis.MODEL_LABELS[m]: seed0[m].metrics["num_parameters"]
                                                     for m in MODELS}),
+        level=fmt.pct(vs_seeds["baseline"].level, 0),
+        num_reviews=m_att["num_train"] + m_att["num_val"],
+        positive_share=float(seed0["attention"].load_tensors("test_predictions")["label"].float().mean()),
         num_train=m_att["num_train"], num_val=m_att["num_val"], num_test=m_att["num_test"],
         num_seeds=len(by_model["attention"]), seeds_words=seeds_words(len(by_model["attention"])),
         parameters={m: seed0[m].metrics["num_parameters"] for m in MODELS},
@@ -446,6 +594,7 @@ def from_runs(sweep: list[runs.Run], final: list[runs.Run], tfidf: runs.Run, cpu
         per_seed_words=per_seed_words(per_seed),
         pooling_vs_last=compare.paired(correct["meanpool"], correct["baseline"]),
         pooling_reading=pooling_words(compare.paired(correct["meanpool"], correct["baseline"]), vs_paired["meanpool"]),
+        why_lead=why_lead, why_caveat=why_caveat,
         ending=compare.paired(last, first), ending_first=float(first.mean()), ending_last=float(last.mean()),
         ending_tokens=int(ends["n_tokens"]), ending_reviews=int(ends["reviews"]),
         attention_position=float(faith["attention_position"].mean()),
@@ -453,16 +602,23 @@ def from_runs(sweep: list[runs.Run], final: list[runs.Run], tfidf: runs.Run, cpu
         uniform_last_tenth=float(uniform.mean()),
         last_tenth_vs_uniform=compare.paired(faith["last_tenth_weight"].astype(float), uniform),
         met={key: target_word(bool(v)) for key, v in targets["met"].items()},
+        lean=lean, lean_words=lean_words(lean),
         quartiles=quartiles, quartile_ranges=ranges, quartile_words=quartile_words(quartiles, ranges),
         quartile_trend=trend, quartile_summary=quartile_summary(quartiles, trend),
         quartile_verdict=quartile_verdict(quartiles, trend),
+        over_max_len=float((lengths > seed0["attention"].config_dict["max_len"]).mean()),
         ece=ece, ece_words={m: " / ".join(f"{100 * e:.2f}" for e in v) + "%" for m, v in ece.items()},
         ece_vs=compare.seeds(ece["attention"], ece["baseline"]), ece_epoch_rho=float(rho), ece_epoch_p=float(rho_p),
-        ece_runs=len(gru),
-        overconfident={m: overconfidence_words([overconfidence(r) for r in rs]) for m, rs in by_model.items()},
+        ece_runs=len(gru), ece_epoch_reading=correlation_reading(float(rho), float(rho_p), vs_seeds["baseline"].level),
+        overconfident={m: overconfidence_words([overconfidence(r) for r in rs]) for m, rs in by_model.items()}
+        | {"tfidf": overconfidence_words([overconfidence(tfidf)])},
+        confident=CONFIDENT,
         wrong_confident={m: float(np.mean([s[0] for s in v])) for m, v in shares.items()},
         right_confident={m: float(np.mean([s[1] for s in v])) for m, v in shares.items()},
+        confident_vs=confident_vs,
+        confident_reading=confident_reading(confident_vs["attention"], float(np.mean([s[0] for s in shares["attention"]]))),
         calibration=calibration,
+        examples=examples, examples_words=examples_words(examples),
         faithfulness=faithfulness_table(faith), faith_k=k, faith_reviews=int(faith["attention_drop"].shape[1]),
         faith_ks=", ".join(str(x) for x in ks),
         faith_attention=float(100 * faith["attention_drop"][j].mean()),
@@ -477,7 +633,7 @@ def from_runs(sweep: list[runs.Run], final: list[runs.Run], tfidf: runs.Run, cpu
         cpu_epochs=int(cpu_gpu["cpu_epochs"].max()),
         cpu_noise={m: seed_noise_word(g) for m, g in cpu_gpu["gap_in_std"].items()},
         cpu_gap={m: float(r["cpu_test"] - r["gpu_test_mean"]) for m, r in cpu_gpu.iterrows()},
-        cpu_summary=cpu_summary_words(cpu_gpu),
+        cpu_summary=cpu_summary_words(cpu_gpu), cpu_vs=cpu_vs, cpu_answer=cpu_answer(vs_seeds["baseline"], cpu_vs),
         wall_range=(min(walls), max(walls)),
         devices=devices_words([r.provenance for r in gpu] or [r.provenance for r in [*sweep, *final]]),
     )

@@ -1,5 +1,10 @@
 """Figures of the IMDb sentiment page. Each function takes stored runs (or analysis results) and returns
-a `matplotlib.figure.Figure`; none of them trains."""
+a `matplotlib.figure.Figure`; none of them trains.
+
+Colours come from the current style's cycle (`hw3.plots.style`: Okabe-Ito, its dark variant under the dark
+rendering), by position, so a figure drawn twice by `plots.renderings` keeps its hues and stays readable on
+the dark page: 0 blue (last token, random deletion), 1 orange (attention), 2 bluish green (mean pooling,
+correct predictions), 3 vermilion (wrong predictions), 4 reddish purple (TF-IDF, gradient × input)."""
 
 from __future__ import annotations
 
@@ -7,11 +12,30 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from .. import plots, runs
+from .. import compare, plots, runs
 from . import analysis, metrics
 
-COLOURS = {"baseline": plots.OKABE_ITO[0], "attention": plots.OKABE_ITO[1], "meanpool": plots.OKABE_ITO[2],
-           "tfidf": plots.OKABE_ITO[4]}
+COLOUR_INDEX = {"baseline": 0, "attention": 1, "meanpool": 2, "tfidf": 4}  # into the style's colour cycle
+
+
+def _palette() -> list[str]:
+    """The current style's colour cycle (light or dark rendering)."""
+    return plt.rcParams["axes.prop_cycle"].by_key()["color"]
+
+
+def colour(model: str) -> str:
+    return _palette()[COLOUR_INDEX[model]]
+
+
+def _muted() -> str:
+    """A neutral for reference lines, readable on the current style's background."""
+    return "#B0B0B0" if plt.rcParams["axes.facecolor"] not in ("white", "#ffffff", "#FFFFFF", "w") else "#595959"
+
+
+def _ink() -> str:
+    """The style's text colour, for legend proxies that stand for a line style, not a model."""
+    return plt.rcParams["text.color"]
+
 MARKERS = {"baseline": "o", "attention": "s", "meanpool": "^", "tfidf": "D"}
 SHORT = {"baseline": "last token", "attention": "attention", "meanpool": "mean pooling", "tfidf": "TF-IDF + LR"}
 
@@ -37,18 +61,18 @@ def training_curves(final: list[runs.Run]):
         for j, r in enumerate(rs):
             h = r.history_frame()
             label = SHORT[model] if j == 0 else None
-            kw = {"color": COLOURS[model], "alpha": 0.9 if j == 0 else 0.45, "lw": 1.4, "marker": "o", "ms": 2.5}
+            kw = {"color": colour(model), "alpha": 0.9 if j == 0 else 0.45, "lw": 1.4, "marker": "o", "ms": 2.5}
             ax_loss.plot(h["epoch"], h["train_loss"], ls="--", **kw)
             ax_loss.plot(h["epoch"], h["val_loss"], ls="-", label=label, **kw)
             ax_acc.plot(h["epoch"], 100 * h["train_accuracy"], ls="--", **kw)
             ax_acc.plot(h["epoch"], 100 * h["val_accuracy"], ls="-", **kw)
             best = r.metrics.get("best_epoch")
-            if best:
-                ax_acc.plot(best, 100 * r.metrics["val_accuracy"], "o", ms=4, color=COLOURS[model])
+            if best:  # a ring, larger than the curves' markers, so the kept epoch stands out
+                ax_acc.plot(best, 100 * r.metrics["val_accuracy"], "o", ms=8, mfc="none", mew=1.3, color=colour(model))
     ax_loss.set(xlabel="epoch", ylabel="binary cross-entropy", title="loss")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy (dot: kept epoch)")
-    ax_loss.plot([], [], "k--", lw=1, label="training")
-    ax_loss.plot([], [], "k-", lw=1, label="validation")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy (ring: kept epoch)")
+    ax_loss.plot([], [], "--", color=_ink(), lw=1, label="training")
+    ax_loss.plot([], [], "-", color=_ink(), lw=1, label="validation")
     ax_loss.legend(fontsize=8, loc="upper center")
     last = max(len(r.history) for r in final)
     for ax in (ax_loss, ax_acc):
@@ -64,10 +88,10 @@ def max_len_sweep(sweep: list[runs.Run], chosen: dict[str, int]):
         rs = sorted(rs, key=lambda r: r.config_dict["max_len"])
         L = [r.config_dict["max_len"] for r in rs]
         acc = [100 * r.metrics["val_accuracy"] for r in rs]
-        ax.plot(L, acc, "o-", color=COLOURS[model], label=SHORT[model])
+        ax.plot(L, acc, "o-", color=colour(model), label=SHORT[model])
         if model in chosen and chosen[model] in L:
             i = L.index(chosen[model])
-            ax.plot(L[i], acc[i], "o", ms=12, mfc="none", mec=COLOURS[model], mew=1.5)
+            ax.plot(L[i], acc[i], "o", ms=12, mfc="none", mec=colour(model), mew=1.5)
     ax.set(xscale="log", xlabel="max_len (tokens kept per review)", ylabel="validation accuracy (%)")
     ax.set_xticks(sorted({r.config_dict["max_len"] for r in sweep}))
     ax.get_xaxis().set_major_formatter(plt.ScalarFormatter())
@@ -106,7 +130,7 @@ def length_quartiles(run_list: list[runs.Run]):
         mean = acc.mean(0)
         err = np.vstack([mean - acc.min(0), acc.max(0) - mean])
         # points, not bars: the axis starts near the accuracies, where bar lengths would mislead
-        ax.errorbar(x, mean, yerr=err if len(rs) > 1 else None, fmt=MARKERS[model], ms=6, color=COLOURS[model],
+        ax.errorbar(x, mean, yerr=err if len(rs) > 1 else None, fmt=MARKERS[model], ms=6, color=colour(model),
                     label=SHORT[model], capsize=3, lw=1.2)
         labels = [f"Q{q['quartile']}\n{q['min_tokens']}–{q['max_tokens']} tokens"
                   for q in rs[0].metrics["length_quartiles"]]
@@ -129,10 +153,11 @@ def confidence_histograms(run_list: list[runs.Run]):
     """Histogram of the predicted class's probability, correct vs wrong predictions, one panel per run."""
     fig, axes = plots.figure(1, len(run_list), height=2.8, squeeze=False, sharey=True)
     bins = np.linspace(0.5, 1.0, 26)
+    c = _palette()
     for ax, r in zip(axes[0], run_list, strict=True):
         conf, ok = _confidence(r)
-        ax.hist(conf[ok], bins=bins, color=plots.OKABE_ITO[2], alpha=0.75, label="correct")
-        ax.hist(conf[~ok], bins=bins, color=plots.OKABE_ITO[3], alpha=0.75, hatch="///", edgecolor="white",
+        ax.hist(conf[ok], bins=bins, color=c[2], alpha=0.75, label="correct")
+        ax.hist(conf[~ok], bins=bins, color=c[3], alpha=0.75, hatch="///", edgecolor="white",
                 lw=0, label="wrong")
         ax.set(xlabel="confidence max(p, 1 − p)", title=SHORT[analysis.model_of(r)], yscale="log")
     axes[0, 0].set_ylabel("test reviews (log scale)")
@@ -144,7 +169,7 @@ def reliability_diagram(run_list: list[runs.Run], n_bins: int = metrics.ECE_BINS
     """Accuracy against confidence in 15 bins over [0.5, 1] (diagonal: perfect calibration), one line per
     run (seed), the legend giving each model's ECE per seed; below, the reviews per bin (seed 0)."""
     fig, (ax, ax_n) = plots.figure(2, 1, height=4.6, width=5.5, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
-    ax.plot([0.5, 1], [0.5, 1], color="grey", lw=1, ls=":", label="perfect calibration")
+    ax.plot([0.5, 1], [0.5, 1], color=_muted(), lw=1, ls=":", label="perfect calibration")
     markers = MARKERS
     lowest = 0.5
     for model, rs in _by_model(run_list).items():
@@ -157,11 +182,11 @@ def reliability_diagram(run_list: list[runs.Run], n_bins: int = metrics.ECE_BINS
             eces.append(100 * metrics.expected_calibration_error(y, p, n_bins))
             lowest = min(lowest, float(filled["accuracy"].min()))
             ax.plot(filled["confidence"], filled["accuracy"], "-", marker=markers.get(model, "o"), ms=3, lw=1.2,
-                    color=COLOURS[model], alpha=1.0 if j == 0 else 0.5)
+                    color=colour(model), alpha=1.0 if j == 0 else 0.5)
             if j == 0:
                 centres = (bins["lower"] + bins["upper"]) / 2
-                ax_n.plot(centres, bins["count"], drawstyle="steps-mid", color=COLOURS[model])
-        ax.plot([], [], "-", marker=markers.get(model, "o"), ms=3, color=COLOURS[model],
+                ax_n.plot(centres, bins["count"], drawstyle="steps-mid", color=colour(model))
+        ax.plot([], [], "-", marker=markers.get(model, "o"), ms=3, color=colour(model),
                 label=f"{SHORT[model]} (ECE {' / '.join(f'{e:.1f}' for e in eces)}%)")
     ax.set(ylabel="accuracy", xlim=(0.5, 1.0), ylim=(min(0.45, lowest - 0.05), 1.01))
     ax.legend(fontsize=7.5, loc="lower right", title="ECE per seed", title_fontsize=7.5)
@@ -172,17 +197,20 @@ def reliability_diagram(run_list: list[runs.Run], n_bins: int = metrics.ECE_BINS
 def faithfulness(pooled: dict[str, np.ndarray]):
     """Mean drop in confidence after deleting the k most-attended tokens, the k tokens with the largest
     gradient × input, or k random tokens (`facts.faithfulness_pooled`: per review, averaged over seeds);
-    error bars: 95% t intervals over the reviews."""
+    error bars: 95% t intervals of the mean over the reviews (`hw3.compare`, against zero)."""
     fig, ax = plots.figure(height=3.2, width=5.5)
     ks = pooled["ks"]
-    for name, colour, marker, ls, label in (
-            ("gradient_drop", plots.OKABE_ITO[4], "D", "-.", "largest gradient × input removed"),
-            ("attention_drop", plots.OKABE_ITO[1], "s", "-", "most-attended removed"),
-            ("random_drop", plots.OKABE_ITO[0], "o", "--", "random tokens removed")):
+    c = _palette()
+    for name, hue, marker, ls, label in (
+            ("gradient_drop", c[4], "D", "-.", "largest gradient × input removed"),
+            ("attention_drop", c[1], "s", "-", "most-attended removed"),
+            ("random_drop", c[0], "o", "--", "random tokens removed")):
         d = 100 * pooled[name].astype(float)  # (K, N)
-        half = 1.96 * d.std(1, ddof=1) / np.sqrt(d.shape[1])
-        ax.errorbar(ks, d.mean(1), yerr=half, fmt=marker, ls=ls, color=colour, capsize=3, ms=4, label=label)
-    ax.axhline(0, color="grey", lw=0.8)
+        cis = [compare.paired(row, np.zeros_like(row)) for row in d]  # the t interval of each k's mean
+        mean = np.array([ci.a_minus_b for ci in cis])
+        err = np.array([[ci.a_minus_b - ci.low for ci in cis], [ci.high - ci.a_minus_b for ci in cis]])
+        ax.errorbar(ks, mean, yerr=err, fmt=marker, ls=ls, color=hue, capsize=3, ms=4, label=label)
+    ax.axhline(0, color=_muted(), lw=0.8)
     ax.set(xscale="log", xlabel="k (tokens removed)", ylabel="mean confidence drop (pp)")
     ax.set_xticks(ks)
     ax.get_xaxis().set_major_formatter(plt.ScalarFormatter())
