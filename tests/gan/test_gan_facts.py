@@ -63,3 +63,22 @@ def test_tried_sentence_says_which_half_was_missed():
     assert "reaches 0.31 of the spec's mean classifier FID on the test digits, not 0.20." in fid_missed
     entropy_missed = facts.tried_sentence(_target(False, True, False), 12, 5)
     assert "mean class entropy 0.971, below 0.98." in entropy_missed
+
+
+def test_choice_detail_words_come_from_the_comparison():
+    from hw3 import compare
+
+    assert facts.choice_detail("", "", "") == "the only ranked variant"
+    clear = facts.choice_detail(compare.LOWER, "lr5e-4", "[-80.1, -40.2]")
+    assert "clearly lower than that of the runner-up, lr5e-4" in clear and "[-80.1, -40.2]" in clear
+    assert "not clearly different from" in facts.choice_detail(compare.SAME, "batch32", "[-5.0, 3.0]")
+
+
+def test_tradeoff_sentence_claims_only_what_the_seeds_establish():
+    from hw3 import compare
+
+    assert "not yet a difference established" in facts.tradeoff_sentence(compare.UNRANKED, compare.UNRANKED, 1)
+    clear = facts.tradeoff_sentence(compare.LOWER, compare.HIGHER, 3)
+    assert "precision is clearly lower and its recall clearly higher" in clear
+    mixed = facts.tradeoff_sentence(compare.SAME, compare.HIGHER, 3)
+    assert "precision is not clearly different from and its recall clearly higher than the spec's" in mixed

@@ -77,9 +77,12 @@ class GANFacts:
     runner_up: str  # the second-lowest mean validation FID, or ""
     vs_runner_up: str  # the chosen variant's FID compared with the runner-up's: "lower" / "no clear difference"
     vs_runner_up_interval: str
+    choice_detail: str  # how the chosen variant compares with the runner-up, as a clause
     budget: dict  # study.budget(): CPU hours, GPU minutes
     tradeoff: dict  # per architecture ("mlp", "dcgan"): (min, max) of the variants' mean precision and recall
     conv_vs_spec: dict  # "precision" / "recall": dcgan's validation value vs the spec's, a compare word
+    tradeoff_sentence: str  # what those two comparisons establish
+    planned_first_lowest: str  # the planned variant whose first seed had the lowest validation FID (what prompted round 2)
     verdict: str  # "met" | "missed"
     verdict_detail: str  # "(FID met, entropy missed)" when missed, else ""
     tried: str  # what was tried, when the target was missed; else ""
@@ -138,6 +141,16 @@ def update_story(val: pd.DataFrame, spec_epochs: int) -> str:
     return ""
 
 
+def choice_detail(word: str, runner_up: str, interval: str) -> str:
+    """The chosen variant against the runner-up, from `compare.seeds` of their validation FIDs."""
+    if not runner_up:
+        return "the only ranked variant"
+    relation = {compare.LOWER: "clearly lower than", compare.HIGHER: "clearly higher than"}.get(
+        word, "not clearly different from")
+    return (f"its mean validation FID is {relation} that of the runner-up, {runner_up} "
+            f"(95 % interval of the difference {interval})")
+
+
 def verdict(met: bool) -> str:
     return "met" if met else "missed"
 
@@ -194,8 +207,11 @@ def from_runs(judge_run: runs.Run, study_runs: list[runs.Run]) -> GANFacts:
     bm, bm_sd = pooled(best_runs)
     hi, hi_share, lo, lo_share = class_shares(m["class_counts"])
     table = study.variants()
+    shown = set(out.val["variant"])  # variants with stored runs (planned ones without runs are not shown)
     dcgan_channels = {v.name: study.variant_config(v, 0, table).hidden_size for v in study.VARIANTS
-                      if study.variant_config(v, 0, table).arch == "dcgan"}
+                      if v.name in shown and study.variant_config(v, 0, table).arch == "dcgan"}
+    planned = out.val[out.val["round"] == "planned"]
+    first_seed_fid = {n: out.grouped[n][0].metrics["val"]["fid"] for n in planned["variant"]}
     mem_ratio = m["nn_distance_median"] / floor["nn_distance_median"]
     ranked = study.ranked(out.val)["variant"].tolist()
     vs = None
@@ -226,10 +242,13 @@ def from_runs(judge_run: runs.Run, study_runs: list[runs.Run]) -> GANFacts:
         runner_up=out.runner_up or "",
         vs_runner_up=vs.say(higher="higher", lower="lower") if vs else "",
         vs_runner_up_interval=vs.interval(digits=1) if vs else "",
+        choice_detail=choice_detail(vs.word if vs else "", out.runner_up or "", vs.interval(digits=1) if vs else ""),
         budget=study.budget(out.grouped),
         tradeoff=tradeoff_ranges(out.val, table),
-        conv_vs_spec={m: compare.seeds(study.values(out.grouped["dcgan"], m), study.values(spec_runs, m)).word
-                      for m in ("precision", "recall")},
+        conv_vs_spec=(conv := {m: compare.seeds(study.values(out.grouped["dcgan"], m), study.values(spec_runs, m)).word
+                               for m in ("precision", "recall")}),
+        tradeoff_sentence=tradeoff_sentence(conv["precision"], conv["recall"], len(out.grouped["dcgan"])),
+        planned_first_lowest=min(first_seed_fid, key=first_seed_fid.get),
         verdict=verdict(out.target["met"]), verdict_detail=verdict_detail(out.target),
         tried=tried_sentence(out.target, len(out.val) - 1, len(dcgan_channels)),
         card=chapter_card(judge_run, out, best_runs[0]),
@@ -258,6 +277,22 @@ def tradeoff_ranges(val: pd.DataFrame, table: dict) -> dict:
         rows = val[val["variant"].map(arch) == a]
         out[a] = {m: (float(rows[f"{m}_mean"].min()), float(rows[f"{m}_mean"].max())) for m in ("precision", "recall")}
     return out
+
+
+def tradeoff_sentence(precision: str, recall: str, seeds: int) -> str:
+    """The fidelity/coverage trade-off of the convolutional generator against the spec, only as far as the
+    seed comparisons (`compare.seeds` words) establish it."""
+    if compare.UNRANKED in (precision, recall):
+        return (f"With {fmt.word(seeds)} seed of dcgan so far, that trade-off is what single runs suggest, "
+                "not yet a difference established against the seed spread.")
+    if (precision, recall) == (compare.LOWER, compare.HIGHER):
+        return ("Against the spec, dcgan's precision is clearly lower and its recall clearly higher: the "
+                "convolutional generator covers more of the variety of real digits, at the price of more samples "
+                "off the real manifold, and FID counts both.")
+    words = {compare.HIGHER: "clearly higher than", compare.LOWER: "clearly lower than",
+             compare.SAME: "not clearly different from"}
+    return (f"Against the spec, dcgan's precision is {words[precision]} and its recall {words[recall]} the "
+            "spec's: no clean trade of fidelity for coverage.")
 
 
 def card_device(provenance: dict) -> str:

@@ -71,7 +71,7 @@ def training_curves(run: Run):
     axes[0].set(title="losses (BCE)", xlabel="epoch")
     axes[1].plot(h.epoch, h.d_real, color=c[2], label="D(x)", **kw)
     axes[1].plot(h.epoch, h.d_fake, color=c[3], label="D(G(z))", **kw)
-    axes[1].axhline(0.5, color="grey", lw=0.8, ls="--", label="equilibrium")
+    axes[1].axhline(0.5, color=_muted(), lw=0.8, ls="--", label="equilibrium")
     axes[1].set(title="mean D output", xlabel="epoch", ylim=(0, 1))
     axes[2].plot(h.epoch, h.acc_real, color=c[2], label="real", **kw)
     axes[2].plot(h.epoch, h.acc_fake, color=c[3], label="fake", **kw)
@@ -102,7 +102,7 @@ def class_histogram(counts: dict[str, list[int]]):
         c = np.asarray(c, dtype=float)
         ax.bar(digits - 0.4 + width * (i + 0.5), c / c.sum(), width, label=label, color=_palette()[i],
                hatch=hatches[i % len(hatches)])
-    ax.axhline(0.1, color="grey", lw=0.8, ls="--", label="uniform")
+    ax.axhline(0.1, color=_muted(), lw=0.8, ls="--", label="uniform")
     ax.set(xticks=digits, xlabel="predicted digit", ylabel="share of samples")
     plots.legend_outside(ax, "upper center", ncols=len(counts) + 1)
     return fig
@@ -127,6 +127,11 @@ def _palette() -> list[str]:
     return plt.rcParams["axes.prop_cycle"].by_key()["color"]
 
 
+def _muted() -> str:
+    """A neutral for reference lines and their labels, readable (>= 4.5:1) on the current style's background."""
+    return "#B0B0B0" if plt.rcParams["axes.facecolor"] not in ("white", "#ffffff", "#FFFFFF", "w") else "#595959"
+
+
 def _variant_style(name: str, round_: str) -> tuple[str, str]:
     """(colour, marker) of a variant: the spec, the planned round, the follow-up round."""
     c = _palette()
@@ -149,12 +154,12 @@ def study(grouped: dict, val, target: dict, floor_val: dict, min_seeds: int):
             x = [r.metrics["val"][key] for r in rs]
             ax.scatter(x, [yi] * len(x), marker=marker, facecolors=face, edgecolors=color, s=28, zorder=3)
             ax.plot([np.mean(x)] * 2, [yi - 0.3, yi + 0.3], color=color, lw=1.6)
-    a.axvline(floor_val["fid"], color="grey", ls=":", lw=1)
+    a.axvline(floor_val["fid"], color=_muted(), ls=":", lw=1)
     a.set(xscale="log", yticks=y, yticklabels=v["variant"], xlabel="validation classifier FID (log; lower is better)")
-    a.text(floor_val["fid"], len(v) - 0.4, " real digits", color="grey", fontsize=8, va="bottom")
-    b.axvline(target["min_entropy"], color="grey", ls="--", lw=1)
+    a.text(floor_val["fid"], len(v) - 0.4, " real digits", color=_muted(), fontsize=8, va="bottom")
+    b.axvline(target["min_entropy"], color=_muted(), ls="--", lw=1)
     b.set(yticks=y, yticklabels=[], xlabel="normalized class entropy (higher is better)")
-    b.text(target["min_entropy"], len(v) - 0.4, f" {target['min_entropy']:g}", color="grey", fontsize=8, va="bottom")
+    b.text(target["min_entropy"], len(v) - 0.4, f" {target['min_entropy']:g}", color=_muted(), fontsize=8, va="bottom")
     for ax in (a, b):
         ax.set_ylim(-0.6, len(v) - 0.2)
     return fig
@@ -174,9 +179,9 @@ def tradeoff(grouped: dict, val, floor_val: dict, min_seeds: int):
         ax.scatter(rc, p, marker=marker, facecolors="none" if hollow else color, edgecolors=color, s=26, zorder=3)
         ax.annotate(row["variant"], (np.mean(rc), np.mean(p)), fontsize=7, xytext=(4, 3), textcoords="offset points",
                     color=plt.rcParams["text.color"])
-    ax.scatter([floor_val["recall"]], [floor_val["precision"]], marker="*", s=90, color="grey", zorder=3)
+    ax.scatter([floor_val["recall"]], [floor_val["precision"]], marker="*", s=90, color=_muted(), zorder=3)
     ax.annotate("real digits", (floor_val["recall"], floor_val["precision"]), fontsize=8, xytext=(-4, 5),
-                textcoords="offset points", ha="right", color="grey")
+                textcoords="offset points", ha="right", color=_muted())
     ax.set(xlabel="recall (coverage of real digits)", ylabel="precision (samples on the real manifold)",
            xlim=(0, 1.02), ylim=(0, 1.02))
     c = _palette()
