@@ -578,8 +578,10 @@ def from_runs(sweep: list[runs.Run], final: list[runs.Run], tfidf: runs.Run, cpu
         chosen=chosen, chosen_words=chosen_words(chosen), summary=summary, targets=targets,
         chosen_edge=chosen_edge(chosen, MAX_LEN_CANDIDATES), sweep_margin=margins, sweep_words=sweep_words(margins),
         card=card.table(shown,
-                        error_bars="± one standard deviation over the seeds (accuracy); intervals in the text are "
-                                   "95% intervals: Welch over seeds, or paired over the same test reviews",
+                        error_bars="± one standard deviation over the seeds (accuracy in the tables); figure error "
+                                   "bars: the seeds' range (length quartiles), 95% t intervals over the reviews "
+                                   "(faithfulness); bracketed intervals: 95% intervals of a difference, Welch over "
+                                   "seeds or paired over the same reviews",
                         data=card.IMDB, parameters={analysis.MODEL_LABELS[m]: seed0[m].metrics["num_parameters"]
                                                     for m in MODELS}),
         level=fmt.pct(vs_seeds["baseline"].level, 0),
