@@ -26,13 +26,14 @@ def stored_results(monkeypatch):
 def test_transfer_words():
     f = stored(transfer, transfer.TransferConfig)
     word = lambda d, a, b, at="chosen": f.comparison(d, a, b, at).word  # noqa: E731
-    # "Here the unadapted source model is hard to beat": no method, at its chosen step, clearly above it
+    # the near-domain summary sentence is computed; it used to read "hard to beat"
+    assert f.near_chosen_summary.startswith("At the step chosen on validation, no method ends clearly above")
     assert all(word("near", m, "source only") != compare.HIGHER for m in transfer.METHODS[1:])
-    # "Against training from scratch the source model's features are worth a lot"; "far ahead of ... scratch"
+    # key points: "validation chose to leave a nearby source model as it was"
+    assert all(s == 0 for m in ("linear probe", "fine-tune") for s in f.chosen_steps["near", m])
+    # "Training from scratch shows what the source model's features are worth"
     assert word("near", "source only", "from scratch") == compare.HIGHER
     assert word("near", "from scratch", "source only") == compare.LOWER
-    # "When the head has to be new ... part of that is lost"
-    assert word("near", "fine-tune, new head", "fine-tune") == compare.LOWER
     # "The frozen features no longer fit"
     assert word("far", "linear probe", "from scratch") == compare.LOWER
     # "the pre-trained starting point gives no measurable advantage over a random one" (Raghu et al.'s pattern)
@@ -48,8 +49,12 @@ def test_regularization_words():
     losses = f.first_seed_losses
     # "the textbook picture of overfitting"; fig-alt: "the validation loss rises after a few epochs"
     assert f.base["train_acc"] > 0.99 and losses["end_val"] > losses["min_val"] and f.min_val_epoch <= 10
-    # "No single technique closes the gap"
-    assert f.smallest_gap[1] > 0.02
+    # "No technique closes the gap: the six leave between ... points"
+    assert f.gap_range[0] > 0.02 and len(f.others) == 6
+    # "stopping at the lowest loss is not stopping at the highest accuracy"
+    assert f.max_val_acc_epoch != f.min_val_epoch and f.max_val_acc > f.val_acc_at_min_loss
+    # the table and the prose call PyTorch's SGD weight_decay an L2 penalty
+    assert "L2 penalty" in regularization.results_table(f.run).index and f.best_label == regularization.label(f.best)
     # the headline variant is the one chosen on validation
     assert f.best == max(f.others, key=lambda v: f.metrics[f"val_acc/{v}"])
 
@@ -71,7 +76,9 @@ def test_activations_words():
                for n in f.metrics["trained"] if n != "sigmoid")
     # "about one digit in ten"
     assert abs(f.test["sigmoid"] - 0.1) < 0.03
-    # "dead units exist, but at this learning rate they are rare"
+    # "every activation then loses gradient towards the input (the ratio is at most ...)"
+    assert f.default_ratio_max[1] == activations.fmt_sci(max(f.ratio[f.default_init, a] for a in f.metrics["activations"]))
+    # "dead units exist, but here they are rare"
     assert 0 < f.metrics["dead_fraction/relu"] < 0.05
 
 
@@ -86,6 +93,9 @@ def test_siamese_words():
     assert all(0.5 < h < s for h, s in zip(p["auc/held-out digits"], p["auc/seen digits"], strict=True))
     # one-shot accuracy is reported per group; the all-digit number is called mixed
     assert len({tuple(h) for h in p["held_out"]}) == f.num_runs
+    # the digits every run holds out are named (the draws share 1 and 5)
+    assert f.held_out_in_every_run == sorted(set.intersection(*(set(h) for h in p["held_out"])))
+    assert (f.held_out_note != "") == bool(f.held_out_in_every_run)
 
 
 def test_layers_words():
@@ -96,3 +106,37 @@ def test_layers_words():
     assert (acc[:, 0] > acc[:, -1]).all()
     # "Even so, the CNN is far from invariant"
     assert f.shifted_drop[f.cnn] > 0.2
+
+
+@pytest.mark.parametrize("module, config_cls, draw", [
+    (transfer, transfer.TransferConfig, ["plot_adaptation"]),
+    (layers, layers.LayersConfig, ["plot_shift_robustness"]),
+    (regularization, regularization.RegularizationConfig, ["plot_curves"]),
+    (siamese, siamese.SiameseConfig, ["plot_embedding_and_roc"]),
+    (activations, activations.ActivationsConfig, ["plot_functions", "plot_grad_norms", "plot_training"]),
+])
+def test_dark_renderings_draw_in_the_dark_palette(module, config_cls, draw):
+    """Dark mode: each line of a chart drawn under the dark style has the dark counterpart of its light
+    colour (the palette's i-th colour, the neutral grey), so no hard-coded light colour (black, the dark
+    blue) is left on the dark background."""
+    from matplotlib.colors import to_hex
+
+    from hw3 import plots
+    from hw3.theory import common
+
+    run = stored(module, config_cls).run
+    counterpart = {to_hex(a): to_hex(b) for a, b in zip(plots.OKABE_ITO, plots.OKABE_ITO_DARK, strict=True)}
+    with plots.style("light"):
+        counterpart[to_hex(common.neutral())] = None  # filled in below
+    with plots.style("dark"):
+        counterpart = {k: v or to_hex(common.neutral()) for k, v in counterpart.items()}
+    counterpart |= {"#999999": "#999999", "#aa4499": "#aa4499"}  # the Siamese figure's two extra digit colours
+    for name in draw:
+        drawn = {}
+        for style in ("light", "dark"):
+            with plots.style(style):
+                fig = getattr(module, name)(run)
+            drawn[style] = [to_hex(line.get_color()) for ax in fig.axes for line in ax.get_lines()]
+        assert drawn["light"] and len(drawn["light"]) == len(drawn["dark"])
+        assert [counterpart.get(c) for c in drawn["light"]] == drawn["dark"], name
+        assert "#000000" not in drawn["dark"]

@@ -250,7 +250,7 @@ def test_layers_quick_run(quick_env):
 def test_regularization_quick_run(quick_env):
     run = runs.load_or_train(regularization.RegularizationConfig())
     table = regularization.results_table(run)
-    assert list(table.index) == list(regularization.VARIANTS)
+    assert list(table.index) == [regularization.label(v) for v in regularization.VARIANTS]
     es = run.metrics["early stopping"]
     assert all(b <= e <= run.config.num_epochs for b, e in zip(es["best_epoch"], es["epochs_run"], strict=True))
     h = run.history_frame()

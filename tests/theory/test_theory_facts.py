@@ -83,7 +83,7 @@ def test_l2_and_weight_decay_differ_with_momentum_and_agree_without():
         torch.manual_seed(0)
         w = nn.Parameter(torch.randn(5))
         opt = torch.optim.SGD([w], lr=lr, momentum=momentum, weight_decay=0.0 if decoupled else lam)
-        for step in range(5):
+        for _ in range(5):
             loss = (w * torch.arange(5.0)).sum() ** 2 / 10
             opt.zero_grad()
             loss.backward()
@@ -119,11 +119,19 @@ def test_best_regularizer_is_chosen_on_validation_not_test():
 
 
 def test_regularization_verdict_names_every_variant_once():
-    text = regularization.verdict(["data augmentation"], ["early stopping"], ["dropout", "weight decay"], 4)
+    text = regularization.verdict(["data augmentation"], ["early stopping"], ["dropout", "L2 penalty"], 4)
     assert text == ("Data augmentation clearly raises test accuracy; early stopping clearly lowers it; for the "
-                    "other two (dropout and weight decay) the difference is within the spread over seeds.")
+                    "other two (dropout and L2 penalty) the 95% interval of the difference includes zero.")
     assert regularization.verdict([], [], ["a", "b"], 2) == \
-        "None of the 2 techniques changes test accuracy by more than the seeds vary."
+        "For none of the 2 techniques does the 95% interval of the difference exclude zero."
+    # "within the spread over seeds" misread a 95% interval of the mean difference as the seeds' spread
+    assert "spread" not in text
+
+
+def test_pytorch_weight_decay_is_called_an_l2_penalty():
+    """SGD(weight_decay=...) adds lambda * w to the gradient before momentum: an L2 penalty, not SGDW."""
+    assert regularization.label("weight decay") == "L2 penalty"
+    assert regularization.label("dropout") == "dropout"
 
 
 def test_regularization_ahead_of():
@@ -168,6 +176,16 @@ def test_learns_and_ahead_of_words():
     assert activations.ahead_of({"relu": same}, labels) == "not clearly ahead of any other"
 
 
+def test_figures_take_their_colours_from_the_current_style():
+    """Dark mode: figure colours come from the style's cycle; the reference grey reads on either background."""
+    from hw3 import plots
+
+    with plots.style("light"):
+        assert common.palette() == plots.OKABE_ITO and common.neutral() == "#767676"
+    with plots.style("dark"):
+        assert common.palette() == plots.OKABE_ITO_DARK and common.neutral() == "#A0A0A0"
+
+
 def test_sci_prints_no_markdown():
     assert common.sci(4.7e-05) == "4.7 × 10⁻⁵"
     assert common.sci(0.0106) == "0.0106"
@@ -183,6 +201,15 @@ def test_held_out_digits_are_several_and_differ_between_seeds():
     assert all(len(set(h)) == 4 and h == sorted(h) and all(0 <= d <= 9 for d in h) for h in sets)
     assert len({tuple(h) for h in sets}) > 1
     assert siamese.held_out_digits(4, 0) == siamese.held_out_digits(4, 0)
+
+
+def test_digits_held_out_in_every_run_are_named():
+    f = object.__new__(siamese.SiameseFacts)
+    object.__setattr__(f, "num_runs", 3)
+    object.__setattr__(f, "held_out_in_every_run", [1, 5])
+    assert f.held_out_note == "; 1 and 5 are held out in all three, so the held-out results lean on them"
+    object.__setattr__(f, "held_out_in_every_run", [])
+    assert f.held_out_note == ""
 
 
 def test_one_shot_on_a_group_uses_only_that_groups_classes():

@@ -253,9 +253,10 @@ def dead_fraction(model: DeepMLP, X: torch.Tensor) -> float:
 
 def plot_functions(run: runs.Run):
     t = run.load_tensors("results")
+    colors = common.palette()
     fig, (ax_f, ax_d) = plots.figure(1, 2, height=3.0, sharex=True)
     for a, act in enumerate(run.metrics["activations"]):
-        style = {"color": plots.OKABE_ITO[a], "ls": LINESTYLES.get(act, "-"), "label": LABELS[act]}
+        style = {"color": colors[a], "ls": LINESTYLES.get(act, "-"), "label": LABELS[act]}
         ax_f.plot(t["x"], t["values"][a], **style)
         ax_d.plot(t["x"], t["derivatives"][a], **style)
     ax_f.set_title(r"$\varphi(x)$")
@@ -263,7 +264,7 @@ def plot_functions(run: runs.Run):
     ax_f.set_ylim(-1.5, 3)
     for ax in (ax_f, ax_d):
         ax.set_xlabel("$x$")
-        ax.axhline(0, color="0.5", lw=0.6)
+        ax.axhline(0, color=common.neutral(), lw=0.6)
     ax_f.legend(fontsize=8)
     return common.finish(fig)
 
@@ -274,21 +275,22 @@ def plot_grad_norms(run: runs.Run):
     t = run.load_tensors("results")
     norms = t["grad_norms"]  # (A, I, S, L)
     layers = torch.arange(1, norms.shape[-1] + 1)
+    colors = common.palette()
     fig, axes = plots.figure(1, len(run.metrics["inits"]), height=3.6, sharey=True)
     series = []
     for i, (ax, init) in enumerate(zip(axes, run.metrics["inits"], strict=True)):
         for a, act in enumerate(run.metrics["activations"]):
-            series.append((ax, norms[a, i], plots.OKABE_ITO[a], LINESTYLES.get(act, "-"), LABELS[act]))
+            series.append((ax, norms[a, i], colors[a], LINESTYLES.get(act, "-"), LABELS[act]))
         ax.set_yscale("log")
-        ax.set_title(f"{init}" if init != "recommended gain" else "recommended gain (calculate_gain)")
+        ax.set_title(init)
         ax.set_xlabel("layer (1 = input side)")
         ax.set_xticks(layers)
     if "grad_norms_sigmoid_gain4" in t:
-        series.append((axes[-1], t["grad_norms_sigmoid_gain4"], plots.OKABE_ITO[7], ":", LABELS["sigmoid_gain4"]))
+        series.append((axes[-1], t["grad_norms_sigmoid_gain4"], colors[7], ":", LABELS["sigmoid_gain4"]))
     for ax, n, color, ls, label in series:  # n: (S, L)
         ax.plot(layers, n.mean(0), marker="o", ms=3, color=color, ls=ls, label=label)
         ax.fill_between(layers, n.min(0).values, n.max(0).values, color=color, alpha=0.15, lw=0)
-    axes[0].set_ylabel(r"$\|\partial L / \partial W_\ell\|$")
+    axes[0].set_ylabel(r"$\|\partial \mathcal{L} / \partial W_\ell\|$")
     handles, labels = axes[-1].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), fontsize=8)  # below: covers no line
     return common.finish(fig)
@@ -299,9 +301,10 @@ def plot_training(run: runs.Run):
     t = run.load_tensors("results")
     losses = t["train_losses"]  # (network, seed, logged steps)
     steps = torch.arange(1, losses.shape[-1] + 1) * run.metrics["log_every"]
+    colors = common.palette()
     fig, ax = plots.figure(height=3.4)
     for n, name in enumerate(run.metrics["trained"]):
-        color = plots.OKABE_ITO[7] if name == "sigmoid_gain4" else plots.OKABE_ITO[n]
+        color = colors[7] if name == "sigmoid_gain4" else colors[n]
         ls = ":" if name == "sigmoid_gain4" else LINESTYLES.get(name, "-")
         ax.plot(steps, losses[n].mean(0), color=color, lw=1.3, ls=ls,
                 label=f"{LABELS[name]} ({100 * run.metrics[f'test_acc/{name}']:.1f}%)")
@@ -357,6 +360,7 @@ class ActivationsFacts:
     quarter_power_text: str
     others: list[str]  # every activation but the sigmoid
     others_ratio_range: tuple[float, float]  # min and max ratio of the others (recommended gain)
+    default_ratio_max: tuple[str, str]  # PyTorch's default init: the largest ratio of any activation (label, text)
     num_seeds: int
     test: dict[str, float]  # network -> mean test accuracy over seeds
     test_sd: dict[str, float]  # ... and its standard deviation over seeds
@@ -413,10 +417,13 @@ def facts() -> ActivationsFacts:
     best = m["best_on_validation"]
     best_vs = {a: compare.seeds(m[best]["test_acc"], m[a]["test_acc"]) for a in others if a != best}
     q = 0.25 ** (m["depth"] - 3)
+    top = max(m["activations"], key=lambda a: ratio[default, a])  # the least gradient lost, default init
     return ActivationsFacts(
         run, run.config, m, f"{m['grid_max']:g}", f"{LEAKY_SLOPE:g}", ratio,
         {k: fmt_sci(v) for k, v in ratio.items()}, default, recommended, COMPENSATED, q, fmt_sci(q), others,
-        (min(others_ratio), max(others_ratio)), len(m["seeds"]), test, test_sd, final, chance,
+        (min(others_ratio), max(others_ratio)),
+        (LABELS[top], fmt_sci(ratio[default, top])),
+        len(m["seeds"]), test, test_sd, final, chance,
         learns(final["sigmoid"], chance), learns(final["sigmoid_gain4"], chance),
         compare.seeds(m["sigmoid_gain4"]["test_acc"], m["sigmoid"]["test_acc"]), LABELS[best], best_vs,
         ahead_of(best_vs, LABELS), (min(test[a] for a in others), max(test[a] for a in others)),

@@ -158,3 +158,17 @@ def finish(fig):
     call shows it once (as the cell's value) rather than twice (value plus pyplot's automatic display)."""
     plt.close(fig)
     return fig
+
+
+# --- colours of the current style (light or dark rendering, `hw3.plots.renderings`) -------------------
+
+
+def palette() -> list[str]:
+    """The current style's colour cycle: Okabe-Ito, with the dark rendering's lighter blue and grey."""
+    return plt.rcParams["axes.prop_cycle"].by_key()["color"]
+
+
+def neutral() -> str:
+    """A grey for reference lines (chance, a baseline, zero) that reads on the current background."""
+    dark = plt.rcParams["axes.facecolor"] not in ("white", "w", "#ffffff", "#FFFFFF")
+    return "#A0A0A0" if dark else "#767676"

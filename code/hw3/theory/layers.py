@@ -237,8 +237,9 @@ def plot_shift_robustness(run: runs.Run):
         ax.grid(False)
         ax.set_title(f"{int(shifts[s])} px", fontsize=8)
     ax = fig.add_subplot(grid[1, :])
+    colors = common.palette()
     for i, name in enumerate(run.metrics["models"]):
-        ax.plot(shifts, acc[i], marker="o", color=plots.OKABE_ITO[i],
+        ax.plot(shifts, acc[i], marker="o", color=colors[i],
                 label=f"{name}, {run.metrics[f'params/{name}']:,} parameters")
     ax.set_xlabel("shift (pixels)")
     ax.set_ylabel("test accuracy (%)")

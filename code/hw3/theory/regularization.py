@@ -28,6 +28,13 @@ from . import common
 
 VARIANTS = ("none", "weight decay", "dropout", "data augmentation", "early stopping", "batch norm",
             "label smoothing")
+# How the essay names a variant: PyTorch's SGD `weight_decay` (the run's key) is an L2 penalty, not SGDW's
+# decoupled weight decay.
+LABELS = {"weight decay": "L2 penalty"}
+
+
+def label(variant: str) -> str:
+    return LABELS.get(variant, variant)
 
 
 @dataclass
@@ -176,7 +183,7 @@ def results_table(run: runs.Run) -> pd.DataFrame:
     for v in run.metrics["variants"]:
         r = run.metrics[v]
         gap = [a - b for a, b in zip(r["train_acc"], r["test_acc"], strict=True)]
-        rows.append({"regularizer": v, "epochs": _mean_sd(r["epochs_run"], 1, 0) if v == "early stopping"
+        rows.append({"regularizer": label(v), "epochs": _mean_sd(r["epochs_run"], 1, 0) if v == "early stopping"
                      else str(r["epochs_run"][0]),
                      "train acc. (%)": _mean_sd(r["train_acc"]), "validation acc. (%)": _mean_sd(r["val_acc"]),
                      "test acc. (%)": _mean_sd(r["test_acc"]), "gap (pp)": _mean_sd(gap),
@@ -193,16 +200,17 @@ def plot_curves(run: runs.Run, metric: str = "loss"):
     variants = run.metrics["variants"]
     fig, axes = plots.figure(2, 4, height=4.6, sharex=True, sharey=True)
     base = h[h.variant == "none"]
+    colors = common.palette()
     for ax, v in zip(axes.flat, variants, strict=False):
         d = h[h.variant == v]
         if v != "none":
-            ax.plot(base.epoch, base[f"val_{metric}"], color="0.7", lw=1, label="validation, no regularizer")
-        ax.plot(d.epoch, d[f"train_{metric}"], color=plots.OKABE_ITO[0], ls="--", lw=1.3, label="training")
-        ax.plot(d.epoch, d[f"val_{metric}"], color=plots.OKABE_ITO[3], lw=1.5, label="validation")
+            ax.plot(base.epoch, base[f"val_{metric}"], color=common.neutral(), lw=1, label="validation, no regularizer")
+        ax.plot(d.epoch, d[f"train_{metric}"], color=colors[0], ls="--", lw=1.3, label="training")
+        ax.plot(d.epoch, d[f"val_{metric}"], color=colors[3], lw=1.5, label="validation")
         if v == "early stopping":
-            ax.axvline(run.metrics[v]["best_epoch"][0], color=plots.OKABE_ITO[2], ls=":", lw=1.2,
+            ax.axvline(run.metrics[v]["best_epoch"][0], color=colors[2], ls=":", lw=1.2,
                        label="restored epoch")
-        ax.set_title(v, fontsize=9)
+        ax.set_title(label(v), fontsize=9)
     for ax in axes[-1]:
         ax.set_xlabel("epoch")
     for ax in axes[:, 0]:
@@ -237,7 +245,8 @@ class RegularizationFacts:
     base: dict  # the unregularized network: mean over seeds of every value
     early_stopping: dict  # the same for early stopping
     others: list[str]  # every variant but "none"
-    best: str  # the variant with the best mean validation accuracy (chosen on validation)
+    best: str  # the variant with the best mean validation accuracy (chosen on validation): its key
+    best_label: str  # ... as the essay names it
     vs_base: dict[str, compare.Comparison]  # test accuracy, variant minus none, per variant
     higher: list[str]  # variants whose test accuracy is clearly higher than none's
     lower: list[str]  # ... clearly lower
@@ -252,9 +261,11 @@ class RegularizationFacts:
     first_seed_losses: dict[str, float]  # first seed, no regularizer: "min_val", "end_val", "end_train"
     min_val_epoch: int  # first seed: epoch of the unregularized network's lowest validation loss
     max_val_acc_epoch: int  # first seed: epoch of its highest validation accuracy
-    acc_after_loss: str  # "kept improving" | "did not improve" after the validation loss turned
-    smallest_gap: tuple[str, float]  # the variant with the smallest mean train-test gap, and the gap
+    val_acc_at_min_loss: float  # first seed, no regularizer: validation accuracy at min_val_epoch
+    max_val_acc: float  # ... its highest, at max_val_acc_epoch
+    gap_range: tuple[float, float]  # the smallest and largest mean train-test gap of the regularizers
     num_parameters: int
+    num_parameters_bn: int  # the batch-norm variant adds a scale and a shift per hidden unit
     card_seeds: str  # the reproducibility card's seeds and runs
     card_error_bars: str  # ... and what its ± and intervals are
 
@@ -281,12 +292,12 @@ def verdict(higher: list[str], lower: list[str], unclear: list[str], total: int)
         parts.append(f"{fmt.and_list(lower)} clearly lower{'s' if len(lower) == 1 else ''} it")
     if unclear:
         if len(unclear) == total:
-            parts.append(f"none of the {total} techniques changes test accuracy by more than the seeds vary")
+            parts.append(f"for none of the {total} techniques does the 95% interval of the difference exclude zero")
         elif len(unclear) == 1:
-            parts.append(f"for {unclear[0]} the difference is within the spread over seeds")
+            parts.append(f"for {unclear[0]} the 95% interval of the difference includes zero")
         else:
             parts.append(f"for the other {fmt.word(len(unclear))} ({fmt.and_list(unclear)}) "
-                         "the difference is within the spread over seeds")
+                         "the 95% interval of the difference includes zero")
     return fmt.capitalized("; ".join(parts)) + "."
 
 
@@ -317,29 +328,29 @@ def facts() -> RegularizationFacts:
     others = [v for v in m["variants"] if v != "none"]
     best = m["best_on_validation"]
     vs_base = {v: compare.paired(m[v]["test_acc"], m["none"]["test_acc"]) for v in others}
-    higher = [v for v in others if vs_base[v].word == compare.HIGHER]
-    lower = [v for v in others if vs_base[v].word == compare.LOWER]
-    unclear = [v for v in others if not vs_base[v].clear]
-    best_vs = {v: compare.paired(m[best]["test_acc"], m[v]["test_acc"]) for v in others if v != best}
+    higher = [label(v) for v in others if vs_base[v].word == compare.HIGHER]
+    lower = [label(v) for v in others if vs_base[v].word == compare.LOWER]
+    unclear = [label(v) for v in others if not vs_base[v].clear]
+    best_vs = {label(v): compare.paired(m[best]["test_acc"], m[v]["test_acc"]) for v in others if v != best}
     ahead_text = ahead_of(best_vs)
     wd_loss = compare.paired(m["weight decay"]["test_loss"], m["none"]["test_loss"])
     h = run.history_frame()
     h0 = h[(h.variant == "none") & (h.seed == m["seeds"][0])] if "seed" in h else h[h.variant == "none"]
     min_val_epoch = int(h0.loc[h0.val_loss.idxmin(), "epoch"])
     max_acc_epoch = int(h0.loc[h0.val_acc.idxmax(), "epoch"])
-    gaps = {v: mean([a - b for a, b in zip(m[v]["train_acc"], m[v]["test_acc"], strict=True)]) for v in others}
-    smallest = min(gaps, key=gaps.get)
+    gaps = [mean([a - b for a, b in zip(m[v]["train_acc"], m[v]["test_acc"], strict=True)]) for v in others]
     return RegularizationFacts(
         run, cfg, m, len(m["seeds"]), {k: mean(v) for k, v in m["none"].items()},
-        {k: mean(v) for k, v in m["early stopping"].items()}, others, best, vs_base, higher, lower, unclear,
+        {k: mean(v) for k, v in m["early stopping"].items()}, others, best, label(best), vs_base, higher, lower, unclear,
         verdict(higher, lower, unclear, len(others)), best_vs, ahead_text,
         vs_base["weight decay"], wd_loss,
         wd_loss.say(higher="raises", lower="lowers", same="does not clearly change",
                     unranked="does not clearly change"),
         weight_decay_reading(vs_base["weight decay"], wd_loss),
         {"min_val": float(h0.val_loss.min()), "end_val": float(h0.val_loss.iloc[-1]),
-         "end_train": float(h0.train_loss.iloc[-1])}, min_val_epoch, max_acc_epoch, "kept improving" if max_acc_epoch > min_val_epoch else "did not improve",
-        (smallest, gaps[smallest]), sum(p.numel() for p in MLP(cfg.hidden_size).parameters()),
+         "end_train": float(h0.train_loss.iloc[-1])}, min_val_epoch, max_acc_epoch,
+        float(h0.loc[h0.val_loss.idxmin(), "val_acc"]), float(h0.val_acc.max()), (min(gaps), max(gaps)),
+        common.count_params(MLP(cfg.hidden_size)), common.count_params(MLP(cfg.hidden_size, batch_norm=True)),
         f"one stored run: {len(m['variants'])} variants × {len(m['seeds'])} seeds "
         f"({', '.join(map(str, m['seeds']))}); the data split is fixed (seed {cfg.seed})",
         f"± is one standard deviation over the {len(m['seeds'])} seeds; comparisons between variants are 95% t "

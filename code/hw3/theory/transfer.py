@@ -355,15 +355,16 @@ def plot_adaptation(run: runs.Run):
     t = run.load_tensors("results")
     curves, steps = t["adapt_curves"], t["adapt_steps"]  # (domain, method, repeat, eval), (eval,)
     methods = run.metrics.get("methods", METHODS)[1:]
+    colors = common.palette()
     fig, axes = plots.figure(1, len(DOMAINS), height=3.8, sharey=True)
     for k, (ax, domain) in enumerate(zip(axes, DOMAINS, strict=True)):
         for m, method in enumerate(methods):
             c = 100 * curves[k, m]  # (repeat, eval)
             ls = "--" if "new head" in method else "-." if method == "from scratch" else "-"
-            ax.plot(steps, c.mean(0), marker="o", ms=3, color=plots.OKABE_ITO[m], ls=ls, label=method)
+            ax.plot(steps, c.mean(0), marker="o", ms=3, color=colors[m], ls=ls, label=method)
             if c.shape[0] > 1:
-                ax.fill_between(steps, c.min(0).values, c.max(0).values, color=plots.OKABE_ITO[m], alpha=0.15, lw=0)
-        ax.axhline(100 * run.metrics[f"acc/{domain}/source only"], color=plots.OKABE_ITO[7], ls=":", lw=1.2,
+                ax.fill_between(steps, c.min(0).values, c.max(0).values, color=colors[m], alpha=0.15, lw=0)
+        ax.axhline(100 * run.metrics[f"acc/{domain}/source only"], color=common.neutral(), ls=":", lw=1.2,
                    label="source model, not adapted")
         ax.set_title(f"{domain} target domain")
         ax.set_xlabel("adaptation step")
@@ -422,6 +423,16 @@ class TransferFacts:
             return "that is, no adaptation at all in every draw: both end as the unadapted source model"
         return (f"and at those steps fine-tuning is {self.side('near', 'fine-tune', 'source only')} the unadapted "
                 f"model ({self.points('near', 'fine-tune', 'source only')})")
+
+    @property
+    def near_chosen_summary(self) -> str:
+        """Whether any method, at the step chosen on validation, ends clearly above the unadapted model
+        in the near domain."""
+        above = [m for m in METHODS[1:] if self.comparison("near", m, "source only").word == compare.HIGHER]
+        if not above:
+            return "At the step chosen on validation, no method ends clearly above the unadapted source model"
+        verb = "ends" if len(above) == 1 else "end"
+        return f"At the step chosen on validation, {fmt.and_list(above)} {verb} clearly above the unadapted source model"
 
     @property
     def near_final_summary(self) -> str:
