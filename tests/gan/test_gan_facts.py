@@ -52,7 +52,7 @@ def _target(met, fid_met, entropy_met):
 
 def test_verdict_words():
     assert facts.verdict(True) == "met" and facts.verdict(False) == "missed"
-    assert facts.verdict_detail(_target(True, True, True)) == ""
+    assert facts.verdict_detail(_target(True, True, True)) == "(FID met, entropy met)"  # no dangling space before '.' 
     assert facts.verdict_detail(_target(False, False, True)) == "(FID missed, entropy met)"
 
 
@@ -60,9 +60,11 @@ def test_tried_sentence_says_which_half_was_missed():
     assert facts.tried_sentence(_target(True, True, True), 12, 5) == ""
     fid_missed = facts.tried_sentence(_target(False, False, True), 12, 5)
     assert "12 variants" in fid_missed and "5 of them convolutional" in fid_missed
-    assert "reaches 0.31 of the spec's mean classifier FID on the test digits, not 0.20." in fid_missed
+    assert "reaches 0.31 of the spec's mean classifier FID where the target asks for at most 0.20." in fid_missed
     entropy_missed = facts.tried_sentence(_target(False, True, False), 12, 5)
-    assert "mean class entropy 0.971, below 0.98." in entropy_missed
+    assert "reaches mean class entropy 0.971 where it asks for at least 0.98." in entropy_missed
+    both = facts.tried_sentence(_target(False, False, False), 12, 5)  # both halves missed: both named
+    assert "0.31 of the spec's mean classifier FID" in both and "mean class entropy 0.971" in both
 
 
 def test_choice_detail_words_come_from_the_comparison():
@@ -82,3 +84,116 @@ def test_tradeoff_sentence_claims_only_what_the_seeds_establish():
     assert "precision is clearly lower and its recall clearly higher" in clear
     mixed = facts.tradeoff_sentence(compare.SAME, compare.HIGHER, 3)
     assert "precision is not clearly different from and its recall clearly higher than the spec's" in mixed
+
+
+# --- review of issue 15/16/17: words that follow from the seeds ---------------------------------------
+
+
+def test_memorization_word_holds_for_every_seed_or_says_they_disagree():
+    assert facts.memorization_word([1.33, 1.35, 1.34]) == "farther"
+    assert facts.memorization_word([0.8, 0.9]) == "closer"
+    assert facts.memorization_word([0.9, 1.2, 1.1]) == "sometimes farther, sometimes closer"  # overlapping seeds
+    assert facts.memorization_clause([1.33, 1.35, 1.34]) == "farther for each of its three seeds (1.33 to 1.35 times)"
+    assert facts.memorization_clause([1.2]) == "farther (one seed, 1.20 times)"  # single seed: no 'each'
+    assert "depending on the seed" in facts.memorization_clause([0.9, 1.2])
+
+
+def test_timing_is_a_range_over_seeds_with_their_devices():
+    provs = [{"device": "cpu", "torch_threads": 2}, {"device": "cpu", "torch_threads": 1},
+             {"device": "cpu", "torch_threads": 1}]
+    text = facts.timing_sentence([3.0, 9.2, 19.3], provs)
+    assert text == "between 3.0 and 19.3 minutes (three seeds, on a CPU with 1 or 2 threads, shared with other jobs)"
+    assert "(s)" not in text and "cpu" not in text  # no plural hack, no lower-case device name
+    assert facts.timing_sentence([3.0], provs[:1]) == "3.0 minutes (one seed, on a CPU with 2 threads)"
+    assert facts.devices_text([{"device": "cpu", "torch_threads": 1}]) == "a CPU with 1 thread"
+    gpu = {"device": "cuda", "device_name": "NVIDIA H100 80GB HBM3"}
+    assert facts.devices_text([gpu]) == "NVIDIA H100 80GB HBM3"
+
+
+def test_losses_clause_reads_the_history():
+    opposed = [{"epoch": e, "loss_d": d, "loss_g": g}
+               for e, d, g in [(1, 1.0, 1.0), (2, 0.7, 1.8), (3, 0.9, 1.5), (4, 1.1, 1.2), (5, 1.2, 1.1)]]
+    text = facts.losses_clause(opposed)
+    assert text.startswith("D's loss was lowest in epoch 2 (0.70) and ended at 1.20; G's was highest in epoch 2 (1.80)")
+    assert "move against each other" in text
+    together = [{"epoch": e, "loss_d": v, "loss_g": v} for e, v in [(1, 1.0), (2, 0.8), (3, 0.9), (4, 0.7)]]
+    assert "move against each other" not in facts.losses_clause(together)  # same direction: not claimed
+
+
+def _val(rows):
+    import pandas as pd
+
+    return pd.DataFrame(rows, columns=["variant", "round", "parent", "seeds", "fid_mean"])
+
+
+def test_unranked_variants_below_the_choice_are_named_not_ranked():
+    val = _val([("spec", "spec", "—", 5, 270.0), ("lr5e-4", "planned", "spec", 3, 164.0),
+                ("dcgan", "planned", "spec", 1, 100.9), ("hidden256", "planned", "spec", 1, 207.6),
+                ("dcgan-wide", "follow-up", "dcgan", 2, 84.9), ("batch32", "planned", "spec", 3, 150.0)])
+    # batch32 has enough seeds (ranked): never listed; hidden256 lies above the chosen mean: not listed
+    assert facts.unranked_below(val, "lr5e-4") == "dcgan-wide (84.9, two seeds) and dcgan (100.9, one seed)"
+    note = facts.unranked_note(val, "lr5e-4")
+    assert "fewer than three seeds" in note and "not a ranking" in note
+    val.loc[val["variant"].isin(["dcgan", "dcgan-wide"]), "seeds"] = 3  # every variant ranked: nothing to say
+    assert facts.unranked_note(val, "lr5e-4") == ""
+
+
+def test_follow_up_round_names_each_parent():
+    val = _val([("spec", "spec", "—", 5, 1.0), ("dcgan", "planned", "spec", 1, 1.0),
+                ("dcgan-wide", "follow-up", "dcgan", 1, 1.0), ("dcgan-ema", "follow-up", "dcgan", 3, 1.0)])
+    assert facts.follow_up_list(val) == "dcgan-wide (from dcgan) and dcgan-ema (from dcgan)"
+    assert facts.follow_up_list(val[val["round"] != "follow-up"]) == "none"
+
+
+def test_round_two_says_the_test_digits_decided_it():
+    same = facts.round_two_clause("dcgan", "dcgan")
+    assert "scored on the test digits alone, where dcgan had the lowest FID" in same and "lowest there too" in same
+    assert "the lowest is hidden1024" in facts.round_two_clause("dcgan", "hidden1024")
+
+
+class _Run:
+    def __init__(self, device, seconds, name=None):
+        self.provenance = {"device": device, "wall_time_s": seconds, "torch_threads": 1}
+        if name:
+            self.provenance["device_name"] = name
+
+
+def test_budget_sentence_by_device_and_says_what_was_not_measured():
+    grouped = {"spec": [_Run("cpu", 1800), _Run("cpu", 1800)], "dcgan": [_Run("cuda", 240, "NVIDIA H100 80GB HBM3")]}
+    text = facts.budget_sentence(grouped)
+    assert text.startswith("The two runs trained on a CPU took 1.0 hours")
+    assert "the one trained on a GPU (NVIDIA H100 80GB HBM3) took 4 minutes" in text and "not measured" in text
+    assert facts.budget_sentence({"spec": [_Run("cpu", 3600)]}) == "The one run trained on a CPU took 1.0 hours."
+
+
+def test_walk_sentence_follows_the_export_not_the_wish():
+    assert facts.walk_sentence(["spec", "lr5e-4"], "lr5e-4") == "the spec GAN and the chosen variant, lr5e-4"
+    stale = facts.walk_sentence(["spec", "dcgan-wide-batch128"], "lr5e-4")
+    assert "exported before the current choice (lr5e-4)" in stale and "chosen variant" not in stale
+    assert facts.walk_sentence(["spec"], "lr5e-4") == "the spec GAN only (no variant exported yet)"
+
+
+def test_tradeoff_needs_enough_seeds_of_dcgan():
+    from hw3 import compare
+
+    two = facts.tradeoff_sentence(compare.LOWER, compare.HIGHER, 2)  # clear words from two seeds: still not enough
+    assert "two seeds of dcgan" in two and "not yet a difference established" in two and "(s)" not in two
+    assert "no stored run" in facts.tradeoff_sentence(compare.UNRANKED, compare.UNRANKED, 0)
+
+
+def test_update_story_claims_no_convergence_it_did_not_measure():
+    import pandas as pd
+
+    rows = {"spec": "—", "lr5e-4": "better", "lr1e-4": "worse", "batch32": "better", "batch128": "worse"}
+    val = pd.DataFrame({"variant": list(rows), "fid_vs_spec": list(rows.values()), "seeds": [5, 3, 3, 3, 3]})
+    assert "converged" not in facts.update_story(val, 50)
+
+
+def test_study_labels_never_collide():
+    from hw3.gan import figures
+
+    labels = [("a", 0.5, 0.70), ("b", 0.52, 0.705), ("c", 0.55, 0.71), ("far", 0.9, 0.70)]
+    placed = {n: (x, ly) for n, x, (_, ly) in figures._spread_labels(labels)}
+    near = [placed[n] for n in "abc"]
+    assert all(abs(p[1] - q[1]) >= 0.028 - 1e-9 for i, p in enumerate(near) for q in near[i + 1:])
+    assert placed["far"][1] == 0.70  # a label with no neighbour stays at its point

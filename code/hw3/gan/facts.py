@@ -2,7 +2,7 @@
 
 The numbers come from the stored runs (the judge, the spec GAN, the study variants); the words chosen
 from them ("met" / "missed", "farther" / "closer", the sentence on collapse between classes) are made
-by the small functions below, each tested with synthetic inputs in tests/gan/test_facts.py.
+by the small functions below, each tested with synthetic inputs in tests/gan/test_gan_facts.py.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from .train import bce_saturation
 
 SATURATION_LOGIT = 20.0  # D's logit on a fake it is sure is real, for the BCEWithLogitsLoss example
 UPDATE_RUNS = ("lr5e-4", "lr1e-4", "batch32", "batch128")  # the runs that change the number of updates
+INTERP_SEED, INTERP_PAIRS = 3, 4  # the latent pairs of the interpolation figure (and of its norm ratio)
 
 
 @dataclass(frozen=True)
@@ -48,13 +49,16 @@ class GANFacts:
     num_train: int
     spec_seeds: int
     wall_minutes: float  # mean over the spec's seeds
-    device: str
+    device: str  # the spec's seed 0
+    timing: str  # "3.0 to 19.3 minutes (3 seeds; a CPU with 1 or 2 threads, shared with other jobs)"
     saturation_logit: float
     saturation: dict  # bce_saturation(): {"sigmoid_bce" | "with_logits": {"loss", "grad"}}
     last: dict  # the spec's (seed 0) last history row (losses, D outputs, D accuracies)
     equilibrium_loss_d: float  # 2 log 2: D's loss when it outputs 0.5 everywhere
     equilibrium_loss_g: float  # log 2
-    midpoint_norm_ratio: float
+    midpoint_norm_ratio: float  # for the pairs of fig-gan-interp (INTERP_SEED)
+    interp_seed: int
+    losses: str  # how the spec's two losses moved over training (seed 0), one clause
     # mode collapse and memorization
     most_digit: int
     most_share: float
@@ -62,8 +66,9 @@ class GANFacts:
     least_share: float
     collapse_between: str  # one sentence
     coverage_word: str  # "most" | "only part"
-    memorization_ratio: float
-    memorization_word: str  # "farther" | "closer"
+    memorization_ratio: float  # mean over the spec's seeds
+    memorization_ratios: list[float]  # one per seed
+    memorization_word: str  # "farther" | "closer" | "about as far" (for every seed / not for every seed)
     # the study
     smoothing: float  # real label of the smoothed run
     dcgan_channels: dict[str, int]
@@ -79,12 +84,21 @@ class GANFacts:
     vs_runner_up_interval: str
     choice_detail: str  # how the chosen variant compares with the runner-up, as a clause
     budget: dict  # study.budget(): CPU hours, GPU minutes
+    budget_sentence: str  # the study's measured training time, by device
     tradeoff: dict  # per architecture ("mlp", "dcgan"): (min, max) of the variants' mean precision and recall
     conv_vs_spec: dict  # "precision" / "recall": dcgan's validation value vs the spec's, a compare word
     tradeoff_sentence: str  # what those two comparisons establish
-    planned_first_lowest: str  # the planned variant whose first seed had the lowest validation FID (what prompted round 2)
+    planned_first_lowest: str  # the planned variant whose first seed had the lowest validation FID
+    planned_first_lowest_test: str  # ... on the test reference: the only reference when round 2 was decided
+    follow_up: str  # the follow-up variants, each with its parent: "dcgan-wide (from dcgan), ..."
+    dcgan_epochs: int  # the first convolutional variant's epochs (the spec's: config.num_epochs)
+    wide_epochs: int  # the widened one's
+    unranked_below: str  # unranked variants whose (single-seed) validation FID lies below the chosen mean, or ""
+    unranked_note: str  # a sentence on them, or ""
+    round_two: str  # why round 2 extended what it did, as it happened (a clause)
+    memorization: str  # "farther for each of its three seeds (1.33 to 1.35 times)"
     verdict: str  # "met" | "missed"
-    verdict_detail: str  # "(FID met, entropy missed)" when missed, else ""
+    verdict_detail: str  # "(FID met, entropy missed)"
     tried: str  # what was tried, when the target was missed; else ""
     card: pd.DataFrame  # the chapter's reproducibility card (hw3.card)
 
@@ -116,9 +130,74 @@ def coverage_word(recall: float, floor_recall: float) -> str:
     return "most" if recall >= floor_recall - 0.05 else "only part"
 
 
-def memorization_word(ratio: float) -> str:
-    """Samples sit 'farther' from the training set than test digits do (ratio > 1), or 'closer'."""
-    return "farther" if ratio > 1 else "closer"
+def memorization_word(ratios) -> str:
+    """Per seed, the ratio of the samples' median nearest-training distance to a test digit's: 'farther' when
+    every seed's samples sit farther from the training set than test digits do (all ratios > 1), 'closer' when
+    every seed's sit closer, else 'sometimes farther, sometimes closer' (the seeds disagree)."""
+    ratios = [ratios] if isinstance(ratios, (int, float)) else list(ratios)
+    if all(r > 1 for r in ratios):
+        return "farther"
+    if all(r < 1 for r in ratios):
+        return "closer"
+    return "sometimes farther, sometimes closer"
+
+
+def memorization_clause(ratios: list[float]) -> str:
+    """Where the samples sit, per seed, against test digits: 'farther for each of its three seeds (1.33 to 1.35
+    times)', or that the seeds disagree."""
+    word = memorization_word(ratios)
+    spread = f"{min(ratios):.2f} to {max(ratios):.2f} times" if len(ratios) > 1 else f"{ratios[0]:.2f} times"
+    if len(ratios) == 1:
+        return f"{word} (one seed, {spread})"
+    if word.startswith("sometimes"):
+        return f"{word}, depending on the seed ({spread})"
+    return f"{word} for each of its {fmt.word(len(ratios))} seeds ({spread})"
+
+
+def round_two_clause(lowest_test: str, lowest_val: str) -> str:
+    """Why round 2 extended the planned variant it did, as it happened: the planned variants' first seeds were
+    then scored on the test digits only; said with what the validation reference shows now."""
+    text = (f"round 1's first seeds were then scored on the test digits alone, where {lowest_test} had the "
+            "lowest FID")
+    if lowest_test == lowest_val:
+        return text + "; rescored on the validation reference, it has the lowest there too"
+    return text + f"; rescored on the validation reference, the lowest is {lowest_val}"
+
+
+def unranked_note(val: pd.DataFrame, chosen: str) -> str:
+    """A sentence naming the unranked variants whose validation FID lies below the chosen mean, or ''."""
+    names = unranked_below(val, chosen)
+    if not names:
+        return ""
+    return (f"The rule cannot choose variants with fewer than {fmt.word(study.MIN_SEEDS)} seeds, and some of them "
+            f"have a validation FID below the chosen variant's mean: {names}. With so few seeds that is not a "
+            "ranking; those variants are candidates for more seeds, not results.")
+
+
+def timing_sentence(minutes: list[float], provenances: list[dict]) -> str:
+    """The spec's wall time per run over its seeds, with the devices they ran on: a range, not a mean
+    alone, since the runs shared their machine with other jobs."""
+    where = devices_text(provenances)
+    if len(minutes) == 1:
+        return f"{minutes[0]:.1f} minutes (one seed, on {where})"
+    return (f"between {min(minutes):.1f} and {max(minutes):.1f} minutes ({fmt.word(len(minutes))} seeds, on {where}, "
+            "shared with other jobs)")
+
+
+def losses_clause(history: list[dict]) -> str:
+    """How D's and G's losses moved over one run: D's lowest and G's highest epoch, where they ended, and
+    whether their per-epoch changes move against each other (negative correlation) or not."""
+    d = np.array([h["loss_d"] for h in history])
+    g = np.array([h["loss_g"] for h in history])
+    epochs = [h["epoch"] for h in history]
+    text = (f"D's loss was lowest in epoch {epochs[int(d.argmin())]} ({d.min():.2f}) and ended at {d[-1]:.2f}; "
+            f"G's was highest in epoch {epochs[int(g.argmax())]} ({g.max():.2f}) and ended at {g[-1]:.2f}")
+    if len(d) < 3:
+        return text
+    r = float(np.corrcoef(np.diff(d), np.diff(g))[0, 1])
+    if r < -0.5:
+        return text + f". From epoch to epoch they move against each other (correlation of their changes {r:.2f})"
+    return text + f" (correlation of their epoch-to-epoch changes {r:.2f})"
 
 
 def by_word(val: pd.DataFrame, word: str) -> list[str]:
@@ -136,8 +215,8 @@ def update_story(val: pd.DataFrame, spec_epochs: int) -> str:
         return ""
     if (rows["lr5e-4"], rows["batch32"], rows["lr1e-4"], rows["batch128"]) == ("better", "better", "worse", "worse"):
         return ("The learning-rate and batch-size runs point the same way: a larger learning rate or a smaller "
-                "batch (more updates per epoch) is clearly better, a smaller rate or a larger batch clearly "
-                f"worse, as expected of a spec GAN that has not converged after its {spec_epochs} epochs.")
+                "batch (larger or more updates per epoch) is clearly better, a smaller rate or a larger batch clearly "
+                f"worse: within {spec_epochs} epochs, the spec GAN gains from more training.")
     return ""
 
 
@@ -156,9 +235,8 @@ def verdict(met: bool) -> str:
 
 
 def verdict_detail(target: dict) -> str:
-    """Which half of a missed target was missed: '(FID met, entropy missed)'; '' when it was met."""
-    if target["met"]:
-        return ""
+    """Each half of the target: '(FID met, entropy missed)' (always given, so the sentence reads the same
+    whether the target was met or missed)."""
     return f"(FID {verdict(target['fid_met'])}, entropy {verdict(target['entropy_met'])})"
 
 
@@ -166,13 +244,66 @@ def tried_sentence(target: dict, num_variants: int, num_convolutional: int) -> s
     """When the target was missed: what was tried and how close the chosen variant came; '' when met."""
     if target["met"]:
         return ""
-    tried = (f"What was tried is the table itself: {num_variants} variants, "
+    tried = (f"What was tried is the study's table: {num_variants} variants, "
              f"{num_convolutional} of them convolutional; ")
+    missed = []
     if not target["fid_met"]:
-        return tried + (f"the chosen one reaches {target['ratio']:.2f} of the spec's mean classifier FID on the "
-                        f"test digits, not {target['fid_ratio']:.2f}.")
-    return tried + (f"the chosen one has mean class entropy {target['best_entropy']:.3f}, "
-                    f"below {target['min_entropy']:.2f}.")
+        missed.append(f"{target['ratio']:.2f} of the spec's mean classifier FID where the target asks for at most "
+                      f"{target['fid_ratio']:.2f}")
+    if not target["entropy_met"]:
+        missed.append(f"mean class entropy {target['best_entropy']:.3f} where it asks for at least "
+                      f"{target['min_entropy']:.2f}")
+    return tried + "the chosen one reaches " + " and ".join(missed) + "."
+
+
+def follow_up_list(val: pd.DataFrame) -> str:
+    """The follow-up variants shown, each with its parent: 'dcgan-wide (from dcgan), dcgan-xl (from dcgan-wide)'."""
+    rows = val[val["round"] == "follow-up"]
+    return fmt.and_list([f"{v} (from {p})" for v, p in zip(rows["variant"], rows["parent"], strict=True)]) or "none"
+
+
+def unranked_below(val: pd.DataFrame, chosen: str) -> str:
+    """The unranked variants (too few seeds) whose mean validation FID lies below the chosen variant's mean,
+    with that FID: what the rule could not choose. '' when there are none."""
+    fid = val.set_index("variant")["fid_mean"]
+    rows = val[(val["variant"] != study.SPEC) & (val["seeds"] < study.MIN_SEEDS) & (val["fid_mean"] < fid[chosen])]
+    rows = rows.sort_values("fid_mean")
+    return fmt.and_list([f"{v} ({f:.1f}, {fmt.word(int(n))} seed{'s' if n != 1 else ''})"
+                         for v, f, n in zip(rows["variant"], rows["fid_mean"], rows["seeds"], strict=True)])
+
+
+def budget_sentence(grouped: dict) -> str:
+    """The study's measured training time by device: CPU hours of the runs trained on a CPU, GPU minutes of
+    the others (by GPU name); the CPU time of GPU-trained runs was not measured, and the sentence says so."""
+    cpu, gpu, names = 0.0, 0.0, set()
+    n_cpu = n_gpu = 0
+    for rs in grouped.values():
+        for r in rs:
+            if r.provenance.get("device") == "cpu":
+                cpu, n_cpu = cpu + r.provenance["wall_time_s"], n_cpu + 1
+            else:
+                gpu, n_gpu = gpu + r.provenance["wall_time_s"], n_gpu + 1
+                names.add(card_device(r.provenance))
+    text = (f"The {fmt.word(n_cpu)} runs trained on a CPU took {cpu / 3600:.1f} hours of wall time together"
+            if n_cpu != 1 else f"The one run trained on a CPU took {cpu / 3600:.1f} hours")
+    if not n_cpu:
+        text = "No run was trained on a CPU"
+    if not n_gpu:
+        return text + "."
+    return (text + f"; the {fmt.word(n_gpu)} trained on a GPU ({' and '.join(sorted(names))}) took "
+            f"{gpu / 60:.0f} minutes, and how long they would take on the CPU was not measured.")
+
+
+def walk_sentence(walk_names: list[str], chosen: str) -> str:
+    """What the page's generators are, from the exported bundle's names: the chosen variant when it is the one
+    exported, else said plainly that the export predates the choice."""
+    rest = [n for n in walk_names if n != study.SPEC]
+    if rest == [chosen]:
+        return f"the spec GAN and the chosen variant, {chosen}"
+    if not rest:
+        return "the spec GAN only (no variant exported yet)"
+    return (f"the spec GAN and {fmt.and_list(rest)}, exported before the current choice ({chosen}) "
+            "and not yet replaced by it")
 
 
 # --- the chapter -------------------------------------------------------------------------------------
@@ -213,6 +344,12 @@ def from_runs(judge_run: runs.Run, study_runs: list[runs.Run]) -> GANFacts:
     planned = out.val[out.val["round"] == "planned"]
     first_seed_fid = {n: out.grouped[n][0].metrics["val"]["fid"] for n in planned["variant"]}
     mem_ratio = m["nn_distance_median"] / floor["nn_distance_median"]
+    mem_ratios = [r.metrics["nn_distance_median"] / floor["nn_distance_median"] for r in spec_runs]
+    first_seed_test = {n: out.grouped[n][0].metrics["test"]["fid"] for n in planned["variant"]}
+    dcgan_runs = out.grouped.get("dcgan", [])
+    conv = {k: (compare.seeds(study.values(dcgan_runs, k), study.values(spec_runs, k)).word if dcgan_runs
+                else compare.UNRANKED) for k in ("precision", "recall")}
+    conv_cfg = {n: study.variant_config(table[n], 0, table) for n in ("dcgan", "dcgan-wide") if n in table}
     ranked = study.ranked(out.val)["variant"].tolist()
     vs = None
     if out.runner_up:
@@ -225,13 +362,16 @@ def from_runs(judge_run: runs.Run, study_runs: list[runs.Run]) -> GANFacts:
         num_train=spec.metrics["num_train"], spec_seeds=len(spec_runs),
         wall_minutes=float(np.mean([r.provenance["wall_time_s"] for r in spec_runs])) / 60,
         device=card_device(spec.provenance),
+        timing=timing_sentence([r.provenance["wall_time_s"] / 60 for r in spec_runs],
+                               [r.provenance for r in spec_runs]),
         saturation_logit=SATURATION_LOGIT, saturation=bce_saturation(SATURATION_LOGIT), last=spec.history[-1],
         equilibrium_loss_d=2 * math.log(2), equilibrium_loss_g=math.log(2),
-        midpoint_norm_ratio=midpoint_norm_ratio(latent_dim=cfg.latent_dim),
+        midpoint_norm_ratio=midpoint_norm_ratio(INTERP_PAIRS, cfg.latent_dim, INTERP_SEED), interp_seed=INTERP_SEED,
+        losses=losses_clause(spec.history),
         most_digit=hi, most_share=hi_share, least_digit=lo, least_share=lo_share,
         collapse_between=collapse_sentence(m["class_entropy"], floor["test"]["class_entropy"], lo_share),
         coverage_word=coverage_word(m["recall"], floor["test"]["recall"]),
-        memorization_ratio=mem_ratio, memorization_word=memorization_word(mem_ratio),
+        memorization_ratio=mem_ratio, memorization_ratios=mem_ratios, memorization_word=memorization_word(mem_ratios),
         smoothing=next(v.changes["real_label"] for v in study.VARIANTS if "real_label" in v.changes),
         dcgan_channels=dcgan_channels, min_seeds=study.MIN_SEEDS,
         ranked=ranked, unranked=[n for n in out.val["variant"] if n not in ranked and n != study.SPEC],
@@ -243,12 +383,18 @@ def from_runs(judge_run: runs.Run, study_runs: list[runs.Run]) -> GANFacts:
         vs_runner_up=vs.say(higher="higher", lower="lower") if vs else "",
         vs_runner_up_interval=vs.interval(digits=1) if vs else "",
         choice_detail=choice_detail(vs.word if vs else "", out.runner_up or "", vs.interval(digits=1) if vs else ""),
-        budget=study.budget(out.grouped),
+        budget=study.budget(out.grouped), budget_sentence=budget_sentence(out.grouped),
         tradeoff=tradeoff_ranges(out.val, table),
-        conv_vs_spec=(conv := {m: compare.seeds(study.values(out.grouped["dcgan"], m), study.values(spec_runs, m)).word
-                               for m in ("precision", "recall")}),
-        tradeoff_sentence=tradeoff_sentence(conv["precision"], conv["recall"], len(out.grouped["dcgan"])),
+        conv_vs_spec=conv,
+        tradeoff_sentence=tradeoff_sentence(conv["precision"], conv["recall"], len(dcgan_runs)),
         planned_first_lowest=min(first_seed_fid, key=first_seed_fid.get),
+        planned_first_lowest_test=min(first_seed_test, key=first_seed_test.get),
+        follow_up=follow_up_list(out.val),
+        dcgan_epochs=conv_cfg["dcgan"].num_epochs if "dcgan" in conv_cfg else 0,
+        wide_epochs=conv_cfg["dcgan-wide"].num_epochs if "dcgan-wide" in conv_cfg else 0,
+        unranked_below=unranked_below(out.val, out.chosen), unranked_note=unranked_note(out.val, out.chosen),
+        round_two=round_two_clause(min(first_seed_test, key=first_seed_test.get), min(first_seed_fid, key=first_seed_fid.get)),
+        memorization=memorization_clause(mem_ratios),
         verdict=verdict(out.target["met"]), verdict_detail=verdict_detail(out.target),
         tried=tried_sentence(out.target, len(out.val) - 1, len(dcgan_channels)),
         card=chapter_card(judge_run, out, best_runs[0]),
@@ -282,9 +428,12 @@ def tradeoff_ranges(val: pd.DataFrame, table: dict) -> dict:
 def tradeoff_sentence(precision: str, recall: str, seeds: int) -> str:
     """The fidelity/coverage trade-off of the convolutional generator against the spec, only as far as the
     seed comparisons (`compare.seeds` words) establish it."""
-    if compare.UNRANKED in (precision, recall):
-        return (f"With {fmt.word(seeds)} seed of dcgan so far, that trade-off is what single runs suggest, "
-                "not yet a difference established against the seed spread.")
+    if not seeds:
+        return "There is no stored run of dcgan to compare with the spec."
+    if compare.UNRANKED in (precision, recall) or seeds < study.MIN_SEEDS:
+        runs_text = "one seed" if seeds == 1 else f"{fmt.word(seeds)} seeds"
+        return (f"With {runs_text} of dcgan so far (a comparison needs {fmt.word(study.MIN_SEEDS)}), that trade-off is "
+                "what these runs suggest, not yet a difference established against the seed spread.")
     if (precision, recall) == (compare.LOWER, compare.HIGHER):
         return ("Against the spec, dcgan's precision is clearly lower and its recall clearly higher: the "
                 "convolutional generator covers more of the variety of real digits, at the price of more samples "
@@ -293,6 +442,16 @@ def tradeoff_sentence(precision: str, recall: str, seeds: int) -> str:
              compare.SAME: "not clearly different from"}
     return (f"Against the spec, dcgan's precision is {words[precision]} and its recall {words[recall]} the "
             "spec's: no clean trade of fidelity for coverage.")
+
+
+def devices_text(provenances: list[dict]) -> str:
+    """'a CPU with 1 or 2 threads', 'a CPU with 2 threads', or the devices' names joined: where runs ran."""
+    if all(p.get("device") == "cpu" for p in provenances):
+        threads = sorted({p["torch_threads"] for p in provenances if p.get("torch_threads")})
+        if not threads:
+            return "a CPU"
+        return f"a CPU with {' or '.join(map(str, threads))} thread{'s' if threads != [1] else ''}"
+    return " or ".join(sorted({card_device(p) for p in provenances}))
 
 
 def card_device(provenance: dict) -> str:

@@ -69,15 +69,15 @@ def training_curves(run: Run):
     axes[0].plot(h.epoch, h.loss_d, color=c[0], label="D loss", **kw)
     axes[0].plot(h.epoch, h.loss_g, color=c[1], label="G loss", **kw)
     axes[0].set(title="losses (BCE)", xlabel="epoch")
-    axes[1].plot(h.epoch, h.d_real, color=c[2], label="D(x)", **kw)
-    axes[1].plot(h.epoch, h.d_fake, color=c[3], label="D(G(z))", **kw)
+    axes[1].plot(h.epoch, h.d_real, color=c[2], label="real: D(x)", **kw)
+    axes[1].plot(h.epoch, h.d_fake, color=c[3], label="fake: D(G(z))", **kw)
     axes[1].axhline(0.5, color=_muted(), lw=0.8, ls="--", label="equilibrium")
     axes[1].set(title="mean D output", xlabel="epoch", ylim=(0, 1))
-    axes[2].plot(h.epoch, h.acc_real, color=c[2], label="real", **kw)
-    axes[2].plot(h.epoch, h.acc_fake, color=c[3], label="fake", **kw)
+    axes[2].plot(h.epoch, h.acc_real, color=c[2], **kw)  # same colours as D(x) and D(G(z)): one legend entry each
+    axes[2].plot(h.epoch, h.acc_fake, color=c[3], **kw)
     axes[2].set(title="D accuracy", xlabel="epoch", ylim=(0, 1.02))
-    for ax in axes:
-        plots.legend_outside(ax, "lower center", ncols=3)
+    # one legend under the three panels (constrained layout keeps it clear of the epoch labels)
+    plots.legend_outside(fig, "lower center", ncols=5)
     return fig
 
 
@@ -138,13 +138,22 @@ def _variant_style(name: str, round_: str) -> tuple[str, str]:
     return {"spec": (c[1], "D"), "planned": (c[0], "o")}.get(round_, (c[2], "s")) if name != "spec" else (c[1], "D")
 
 
+def _round_legend(fig) -> None:
+    """The markers' meaning, under the figure: spec, planned round, follow-up round."""
+    c = _palette()
+    handles = [plt.Line2D([], [], ls="", marker=m, color=col, label=lab)
+               for lab, col, m in (("spec", c[1], "D"), ("planned round", c[0], "o"), ("follow-up round", c[2], "s"))]
+    fig.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False)
+
+
 def study(grouped: dict, val, target: dict, floor_val: dict, min_seeds: int):
-    """Validation FID (log scale) and class entropy of every seed of every variant (one dot per seed, a bar
-    at the mean); hollow markers: fewer than `min_seeds` seeds (not ranked)."""
+    """Validation FID and class entropy of every seed of every variant (one dot per seed, a bar at the
+    mean); hollow markers: fewer than `min_seeds` seeds (not ranked). FID on a linear axis from 0, so the
+    real digits' floor (dotted) sits at its left edge and the variants' spread stays readable."""
 
     v = val.iloc[::-1]  # the spec on top
     y = np.arange(len(v))
-    fig, (a, b) = plots.figure(1, 2, height=0.3 * len(v) + 1.5, gridspec_kw={"width_ratios": [3, 2]})
+    fig, (a, b) = plots.figure(1, 2, height=0.3 * len(v) + 1.9, gridspec_kw={"width_ratios": [3, 2]})
     for yi, (_, row) in zip(y, v.iterrows(), strict=True):
         color, marker = _variant_style(row["variant"], row["round"])
         rs = grouped[row["variant"]]
@@ -155,13 +164,14 @@ def study(grouped: dict, val, target: dict, floor_val: dict, min_seeds: int):
             ax.scatter(x, [yi] * len(x), marker=marker, facecolors=face, edgecolors=color, s=28, zorder=3)
             ax.plot([np.mean(x)] * 2, [yi - 0.3, yi + 0.3], color=color, lw=1.6)
     a.axvline(floor_val["fid"], color=_muted(), ls=":", lw=1)
-    a.set(xscale="log", yticks=y, yticklabels=v["variant"], xlabel="validation classifier FID (log; lower is better)")
+    a.set(xlim=(0, None), yticks=y, yticklabels=v["variant"], xlabel="validation FID (lower is better)")
     a.text(floor_val["fid"], len(v) - 0.4, " real digits", color=_muted(), fontsize=8, va="bottom")
     b.axvline(target["min_entropy"], color=_muted(), ls="--", lw=1)
-    b.set(yticks=y, yticklabels=[], xlabel="normalized class entropy (higher is better)")
+    b.set(yticks=y, yticklabels=[], xlabel="class entropy")
     b.text(target["min_entropy"], len(v) - 0.4, f" {target['min_entropy']:g}", color=_muted(), fontsize=8, va="bottom")
     for ax in (a, b):
         ax.set_ylim(-0.6, len(v) - 0.2)
+    _round_legend(fig)
     return fig
 
 
@@ -170,6 +180,7 @@ def tradeoff(grouped: dict, val, floor_val: dict, min_seeds: int):
     each variant's name at its mean; hollow markers: fewer than `min_seeds` seeds."""
 
     fig, ax = plots.figure(height=4.2)
+    labels = []  # (name, mean recall, mean precision)
     for _, row in val.iterrows():
         color, marker = _variant_style(row["variant"], row["round"])
         rs = grouped[row["variant"]]
@@ -177,18 +188,33 @@ def tradeoff(grouped: dict, val, floor_val: dict, min_seeds: int):
         p = [r.metrics["val"]["precision"] for r in rs]
         rc = [r.metrics["val"]["recall"] for r in rs]
         ax.scatter(rc, p, marker=marker, facecolors="none" if hollow else color, edgecolors=color, s=26, zorder=3)
-        ax.annotate(row["variant"], (np.mean(rc), np.mean(p)), fontsize=7, xytext=(4, 3), textcoords="offset points",
-                    color=plt.rcParams["text.color"])
+        labels.append((row["variant"], float(np.mean(rc)), float(np.mean(p))))
+    for name, x, yl in _spread_labels(labels):
+        right = x > 0.7  # labels of points near the right edge go to their left
+        ax.annotate(name, (x, yl[0]), xytext=(x - 0.012 if right else x + 0.012, yl[1]), fontsize=7, va="center",
+                    ha="right" if right else "left", color=plt.rcParams["text.color"],
+                    arrowprops={"arrowstyle": "-", "color": _muted(), "lw": 0.5} if abs(yl[1] - yl[0]) > 0.012 else None)
     ax.scatter([floor_val["recall"]], [floor_val["precision"]], marker="*", s=90, color=_muted(), zorder=3)
     ax.annotate("real digits", (floor_val["recall"], floor_val["precision"]), fontsize=8, xytext=(-4, 5),
                 textcoords="offset points", ha="right", color=_muted())
     ax.set(xlabel="recall (coverage of real digits)", ylabel="precision (samples on the real manifold)",
            xlim=(0, 1.02), ylim=(0, 1.02))
-    c = _palette()
-    handles = [plt.Line2D([], [], ls="", marker=m, color=col, label=lab)
-               for lab, col, m in (("spec", c[1], "D"), ("planned round", c[0], "o"), ("follow-up round", c[2], "s"))]
-    ax.legend(handles=handles, loc="lower left", frameon=False, fontsize=8)
+    _round_legend(fig)
     return fig
+
+
+def _spread_labels(labels: list[tuple[str, float, float]], dx: float = 0.14, dy: float = 0.028):
+    """Label heights that do not collide: labels whose x lie within `dx` of each other are kept at least `dy`
+    apart in y (pushed up in order of height). Returns (name, x, (y of the point, y of the label))."""
+    placed: list[tuple[float, float]] = []
+    out = []
+    for name, x, y in sorted(labels, key=lambda t: t[2]):
+        ly = y
+        while any(abs(px - x) < dx and abs(py - ly) < dy for px, py in placed):
+            ly += dy / 2
+        placed.append((x, ly))
+        out.append((name, x, (y, ly)))
+    return out
 
 
 def latent_walks(walks: dict[str, torch.Tensor]):
