@@ -227,7 +227,7 @@ def choice_detail(word: str, runner_up: str, interval: str) -> str:
     relation = {compare.LOWER: "clearly lower than", compare.HIGHER: "clearly higher than"}.get(
         word, "not clearly different from")
     return (f"its mean validation FID is {relation} that of the runner-up, {runner_up} "
-            f"(95 % interval of the difference {interval})")
+            f"(95 % Welch interval over seeds for the difference: {interval})")
 
 
 def verdict(met: bool) -> str:
