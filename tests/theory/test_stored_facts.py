@@ -40,6 +40,8 @@ def test_transfer_words():
     assert word("far", "fine-tune", "from scratch") != compare.HIGHER
     # "the chosen step is itself noisy: ... at the chosen steps against ... after all steps"
     assert f.accuracy["far", "fine-tune, new head"] < f.final["far", "fine-tune, new head"]
+    assert f.chosen_vs_final["far", "fine-tune, new head"].word == compare.LOWER
+    assert f.chosen_against_final("far", "fine-tune, new head").startswith("clearly below its accuracy after all")
     # the far domain's source-only accuracy is read as "where guessing scores 10%": near chance
     assert abs(f.accuracy["far", "source only"] - 0.1) < 0.05
 
@@ -68,6 +70,8 @@ def test_activations_words():
     assert f.ratio[rec, "sigmoid"] < 1e-3 and f.ratio[comp, "sigmoid"] > 100 * f.ratio[rec, "sigmoid"]
     # "every activation then loses gradient towards the input" (PyTorch's default initialisation)
     assert all(f.ratio[f.default_init, a] < 0.5 for a in f.metrics["activations"])
+    # key points: "gain 4 raised the ratio", over the initialisations (log scale, Welch interval)
+    assert f.gain4_ratio_word == "raised" and f.gain4_ratio.n_a == f.config.grad_inits
     # "The compensation is not complete ... the mean of sigma' ... below the 1/4 that the gain undoes"
     assert f.ratio[comp, "sigmoid"] < 0.5 and f.mean_derivative[comp] < 0.25
     # fig-alt: "The sigmoid line with gain 1 stays flat at the loss of random guessing; the other lines fall"

@@ -164,6 +164,11 @@ def test_sigmoid_recommended_gain_is_1_and_the_compensated_gain_restores_the_gra
         activations.DeepMLP("relu", init=activations.COMPENSATED)
 
 
+def test_log_ratios_compare_layer_2_with_the_last_hidden_layer_per_initialisation():
+    norms = torch.tensor([[5.0, 1e-3, 1.0, 1.0, 10.0, 2.0], [5.0, 1e-2, 1.0, 1.0, 1.0, 7.0]])  # (init, layer)
+    assert activations.log_ratios(norms) == pytest.approx([-4.0, -2.0])
+
+
 def test_learns_and_ahead_of_words():
     assert activations.learns(2.30, 2.3026) == "does not learn"
     assert activations.learns(0.3, 2.3026) == "learns"

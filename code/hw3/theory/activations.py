@@ -377,6 +377,8 @@ class ActivationsFacts:
     gain4_word: str  # what that interval says
     mean_derivative: dict[str, float]  # init -> mean sigma'(a) over the sigmoid's hidden units at initialisation
     orders: dict[str, float]  # init -> orders of magnitude the sigmoid's gradient loses from layer depth-1 to 2
+    gain4_ratio: compare.Comparison  # log10 of the sigmoid's ratio, gain 4 minus gain 1, over the initialisations
+    gain4_ratio_word: str  # "raised" | "lowered" | "did not clearly change"
     parameters: dict[str, int]  # trainable parameters of the network
     card_seeds: str
     card_error_bars: str
@@ -418,6 +420,7 @@ def facts() -> ActivationsFacts:
     best_vs = {a: compare.seeds(m[best]["test_acc"], m[a]["test_acc"]) for a in others if a != best}
     q = 0.25 ** (m["depth"] - 3)
     top = max(m["activations"], key=lambda a: ratio[default, a])  # the least gradient lost, default init
+    gain4_ratio = compare.seeds(*(log_ratios(n) for n in sigmoid_norms(run)))
     return ActivationsFacts(
         run, run.config, m, f"{m['grid_max']:g}", f"{LEAKY_SLOPE:g}", ratio,
         {k: fmt_sci(v) for k, v in ratio.items()}, default, recommended, COMPENSATED, q, fmt_sci(q), others,
@@ -435,11 +438,25 @@ def facts() -> ActivationsFacts:
         {i: m[f"mean_derivative_at_init/{i}/sigmoid"] for i in (recommended, COMPENSATED)
          if f"mean_derivative_at_init/{i}/sigmoid" in m},
         {i: -math.log10(ratio[i, "sigmoid"]) for i in (recommended, COMPENSATED)},
+        gain4_ratio, gain4_ratio.say(higher="raised", lower="lowered", same="did not clearly change",
+                                     unranked="did not clearly change"),
         {f"{m['depth']}-layer MLP": common.count_params(DeepMLP("relu", m["depth"], m["width"]))},
         f"one stored run: {len(m['trained'])} networks × {len(m['seeds'])} seeds ({', '.join(map(str, m['seeds']))}); "
         f"gradient norms over {run.config.grad_inits} initialisations; the data split is fixed (seed {run.config.seed})",
         f"± is one standard deviation over the {len(m['seeds'])} seeds; comparisons are Welch 95% t intervals "
         "over the seeds; gradient-norm bands span the initialisations (minimum to maximum)")
+
+
+def sigmoid_norms(run: runs.Run) -> tuple[torch.Tensor, torch.Tensor]:
+    """The sigmoid's per-layer gradient norms at initialisation, (initialisation, layer): gain 4, gain 1."""
+    t = run.load_tensors("results")
+    a, i = run.metrics["activations"].index("sigmoid"), run.metrics["inits"].index("recommended gain")
+    return t["grad_norms_sigmoid_gain4"], t["grad_norms"][a, i]
+
+
+def log_ratios(norms: torch.Tensor) -> list[float]:
+    """Per initialisation, log10 of the gradient norm of layer 2 over that of layer depth-1: (S, L) -> S values."""
+    return torch.log10(norms[:, 1] / norms[:, -2]).tolist()
 
 
 def points(c: compare.Comparison) -> str:
