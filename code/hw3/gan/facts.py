@@ -157,7 +157,7 @@ def memorization_clause(ratios: list[float]) -> str:
 def round_two_clause(lowest_test: str, lowest_val: str) -> str:
     """Why round 2 extended the planned variant it did, as it happened: the planned variants' first seeds were
     then scored on the test digits only; said with what the validation reference shows now."""
-    text = (f"round 1's first seeds were then scored on the test digits alone, where {lowest_test} had the "
+    text = (f"whose first seeds were then scored on the test digits alone, where {lowest_test} had the "
             "lowest FID")
     if lowest_test == lowest_val:
         return text + "; rescored on the validation reference, it has the lowest there too"
