@@ -443,8 +443,9 @@ def facts() -> ActivationsFacts:
         {f"{m['depth']}-layer MLP": common.count_params(DeepMLP("relu", m["depth"], m["width"]))},
         f"one stored run: {len(m['trained'])} networks × {len(m['seeds'])} seeds ({', '.join(map(str, m['seeds']))}); "
         f"gradient norms over {run.config.grad_inits} initialisations; the data split is fixed (seed {run.config.seed})",
-        f"± is one standard deviation over the {len(m['seeds'])} seeds; comparisons are Welch 95% t intervals "
-        "over the seeds; gradient-norm bands span the initialisations (minimum to maximum)")
+        f"± is one standard deviation over the {len(m['seeds'])} seeds; accuracy comparisons are Welch 95% t "
+        "intervals over the seeds, the sigmoid's gain-4 gradient ratio against gain 1 one over the "
+        "initialisations (log10 of the ratio); gradient-norm bands span the initialisations (minimum to maximum)")
 
 
 def sigmoid_norms(run: runs.Run) -> tuple[torch.Tensor, torch.Tensor]:
