@@ -264,8 +264,8 @@ def test_resume_equals_uninterrupted(tmp_path, monkeypatch, synthetic_digits):
 def test_nan_loss_stops_training_and_keeps_last_good_checkpoint(tmp_path, monkeypatch, synthetic_digits):
     real_epoch = train.train_epoch
 
-    def diverge_in_second_epoch(G, D, opt_g, opt_d, X, config, epoch=0):
-        stats = real_epoch(G, D, opt_g, opt_d, X, config, epoch)
+    def diverge_in_second_epoch(G, D, opt_g, opt_d, X, config, epoch=0, G_ema=None):
+        stats = real_epoch(G, D, opt_g, opt_d, X, config, epoch, G_ema)
         return {**stats, "loss_g": float("nan")} if epoch == 2 else stats
 
     monkeypatch.setattr(train, "train_epoch", diverge_in_second_epoch)

@@ -4,8 +4,9 @@ the study's variants, each a change to a named parent, trained over several seed
 The study is presented as it happened:
 
 - round 1 ("planned"): one change each to the spec, decided before any result;
-- round 2 ("follow-up"): the convolutional variant did best in round 1, so it was widened and then
-  given one more change each, chosen after seeing round 1.
+- round 2 ("follow-up"): chosen after seeing the first seed of each round-1 variant (dcgan's had the
+  lowest FID): the convolutional variant widened, then given one more change each; and a CPU-sized
+  variant of the 64-channel DCGAN.
 
 Choice rule, applied by `choose` and stated in the chapter before the table: among variants with at
 least `MIN_SEEDS` seeds, the one with the lowest mean classifier FID against the *validation* reference
