@@ -134,7 +134,7 @@ def theory_headlines(theory_runs: dict[str, runs.Run]) -> list[Headline]:
         shift = m["table_shift"]
         out.append(Headline(
             "Q1 · Dense vs convolutional",
-            f"MNIST test accuracy at an equal budget ({m[f'params/{cnn}']:,} vs {m[f'params/{mlp}']:,} "
+            f"MNIST test accuracy at about the same budget ({m[f'params/{cnn}']:,} vs {m[f'params/{mlp}']:,} "
             "parameters): CNN · MLP",
             f"{pct(m[f'test_acc/{cnn}'])} · {pct(m[f'test_acc/{mlp}'])}",
             f"digits shifted by {shift} pixels: {pct(m[f'shifted_acc/{cnn}'])} · {pct(m[f'shifted_acc/{mlp}'])}",
@@ -188,7 +188,7 @@ def gan_headlines(page: FrontPage) -> list[Headline]:
             "Q2 · GAN on MNIST",
             f"{label} ({arch}, {c.num_epochs} epochs, {seeds} seed{'s' * (seeds > 1)}): test classifier FID ↓ · "
             "normalized class entropy ↑",
-            f"{fid(row['fid_mean'])} ± {fid(row['fid_sd'])} · {row['class_entropy_mean']:.3f} ± {row['class_entropy_sd']:.3f}",
+            f"{row['fid_mean']:.1f} ± {row['fid_sd']:.1f} · {row['class_entropy_mean']:.3f} ± {row['class_entropy_sd']:.3f}",
             compare, {"fid": float(row["fid_mean"]), "class_entropy": float(row["class_entropy_mean"])},
             tuple(_id(r) for r in rs) + (_id(page.judge),)))
     return out
