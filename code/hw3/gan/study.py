@@ -58,7 +58,7 @@ VARIANTS: list[Variant] = [
     Variant("batch128", SPEC, "planned", {"batch_size": 128}, seeds=1),
     Variant("smooth0.9", SPEC, "planned", {"real_label": 0.9}, seeds=1),
     # the convolutional architecture at 64 channels, trained 20 epochs to fit a CPU budget (~20 min)
-    Variant("dcgan", SPEC, "planned", {"arch": "dcgan", "hidden_size": 64, "num_epochs": 20}, seeds=1),
+    Variant("dcgan", SPEC, "planned", {"arch": "dcgan", "hidden_size": 64, "num_epochs": 20}, seeds=3),
     # round 2, after round 1: the convolutional branch widened, then one more change each (GPU runs)
     Variant("dcgan-wide", "dcgan", "follow-up", {"hidden_size": 128, "num_epochs": 50}, seeds=1),
     Variant("dcgan-wide-smooth0.9", "dcgan-wide", "follow-up", {"real_label": 0.9}, seeds=1),
