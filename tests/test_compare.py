@@ -69,3 +69,10 @@ def test_distributions_match_scipy_stats():
     assert compare._t_two_sided(2.1, 7) == pytest.approx(2 * stats.t.sf(2.1, 7))
     for n01, n10 in ((12, 30), (30, 12), (5, 5), (0, 9), (410, 520)):
         assert compare._mcnemar_exact(n01, n10) == pytest.approx(stats.binomtest(n01, n01 + n10, 0.5).pvalue)
+
+
+def test_the_level_is_printed_from_the_comparison():
+    assert compare.level_text() == "95%" and compare.level_text(0.9) == "90%"
+    c = compare.seeds([1.0, 1.1, 1.2], [0.0, 0.1, 0.2], level=0.99)
+    assert c.level == 0.99 and c.level_text == "99%"
+    assert compare.paired([1, 0, 1], [0, 0, 1]).level_text == compare.level_text(compare.LEVEL)

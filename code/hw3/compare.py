@@ -26,6 +26,12 @@ import numpy as np
 from scipy import special  # t and binomial distributions, without scipy.stats' import cost
 
 HIGHER, LOWER, SAME, UNRANKED = "higher", "lower", "no clear difference", "not ranked (one seed)"
+LEVEL = 0.95  # the confidence level of every interval the book prints
+
+
+def level_text(level: float = LEVEL) -> str:
+    """The level as prose prints it: 0.95 -> '95%'."""
+    return f"{100 * level:g}%"
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,10 @@ class Comparison:
     n_a: int
     n_b: int
     p_value: float = math.nan
+
+    @property
+    def level_text(self) -> str:
+        return level_text(self.level)
 
     @property
     def clear(self) -> bool:
@@ -94,7 +104,7 @@ def _values(x: Sequence[float] | np.ndarray) -> np.ndarray:
     return v
 
 
-def seeds(a: Sequence[float], b: Sequence[float], level: float = 0.95) -> Comparison:
+def seeds(a: Sequence[float], b: Sequence[float], level: float = LEVEL) -> Comparison:
     """Independent samples (one value per seed): Welch's t interval for mean(a) - mean(b)."""
     a, b = _values(a), _values(b)
     diff = float(a.mean() - b.mean())
@@ -112,7 +122,7 @@ def seeds(a: Sequence[float], b: Sequence[float], level: float = 0.95) -> Compar
                       "Welch t interval over seeds", len(a), len(b), p)
 
 
-def paired(a: Sequence[float], b: Sequence[float], level: float = 0.95) -> Comparison:
+def paired(a: Sequence[float], b: Sequence[float], level: float = LEVEL) -> Comparison:
     """The same examples (or seeds) measured twice: t interval of the mean of a_i - b_i; for 0/1
     outcomes also McNemar's exact p-value."""
     a, b = _values(a), _values(b)
