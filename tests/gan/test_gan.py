@@ -149,6 +149,34 @@ def test_ema_run_stores_the_averaged_generator(tmp_path, monkeypatch, synthetic_
     assert not all(torch.equal(stored[k], v) for k, v in saved["generator"].items())
 
 
+def test_validation_curve_is_logging_only(tmp_path, monkeypatch, synthetic_digits):
+    """`val_every` logs the sampler's validation FID during training without changing training: the same
+    weights as without it, a point at each k-th and the last epoch, the last equal to the stored generator's."""
+    cnn = judge.JudgeCNN(feature_size=8).eval()
+    real = torch.rand(64, 1, 28, 28, generator=torch.Generator().manual_seed(1))
+    monkeypatch.setattr(judge, "load_judge", lambda name, device: cnn)
+    monkeypatch.setattr(metrics, "reference_images", lambda split, num: real[:num])
+    monkeypatch.setattr(train, "evaluate", lambda G, config, device: {})
+    monkeypatch.setattr(train, "nearest_training", lambda G, config, device: {"index": torch.zeros(1)})
+    base = dataclasses.replace(TINY, arch="dcgan", hidden_size=8, num_epochs=3, judge="judge", num_eval=64, ema=0.9)
+    plain = runs.train_run(base, root=tmp_path / "a", device="cpu")
+    logged = runs.train_run(dataclasses.replace(base, val_every=2), root=tmp_path / "b", device="cpu")
+    a, b = plain.load_tensors("generator"), logged.load_tensors("generator")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert [("val_fid" in h) for h in logged.history] == [False, True, True]
+    assert not any("val_fid" in h for h in plain.history)
+    G, _ = models.build_models(base)
+    logged.load_weights("generator", G)
+    _, feats = metrics.predict(cnn, train.generate(G, train.noise(64, base.latent_dim, base.seed + 2000)))
+    assert logged.history[-1]["val_fid"] == pytest.approx(metrics.frechet_distance(feats, cnn.features(real)))
+
+
+def test_change_from_parent_skips_logging_fields():
+    v = study.Variant("child", "dcgan", "follow-up", {"batch_size": 128, "val_every": 2})
+    table = {**study.variants(), "child": v}
+    assert study.change_from_parent(v, table) == "batch_size = 128"
+
+
 def test_slerp_endpoints_and_norm():
     z0, z1 = torch.randn(100), torch.randn(100)
     z1 = z1 / z1.norm() * z0.norm()
@@ -315,8 +343,8 @@ def test_report_configs_judge_then_every_seed_of_every_variant():
         if v.name != study.SPEC:  # every field that differs from the parent is listed, epochs included
             parent = study.variant_config(table[v.parent], 0).to_dict()
             mine = study.variant_config(v, 0).to_dict()
-            differs = {k for k in mine if k not in ("name", "seed") and mine[k] != parent[k]}
-            assert differs == set(v.changes), v.name
+            differs = {k for k in mine if k not in study.LOGGING_FIELDS and mine[k] != parent[k]}
+            assert differs == set(v.changes) - set(study.LOGGING_FIELDS), v.name
             assert all(f"{k} = " in study.change_from_parent(v) for k in differs)
     assert "num_epochs = 20" in study.change_from_parent(table["dcgan"])
 
@@ -344,11 +372,11 @@ SPEC5 = [260.0, 270.0, 250.0, 265.0, 255.0]
 
 def test_choice_reads_only_the_validation_reference():
     val = {"spec": SPEC5, "dcgan": [100.0, 104.0, 98.0], "lr5e-4": [160.0, 170.0, 150.0],
-           "dcgan-wide": [60.0]}  # one seed: shown, never chosen
+           "dcgan-ema-sngan": [60.0]}  # one seed: shown, never chosen
     out = study.outcome(fake_study(val))
     assert out.chosen == "dcgan" and out.runner_up == "lr5e-4"
     # whatever the test reference says, the choice stays
-    upside_down = {"spec": SPEC5, "dcgan": [900.0, 950.0, 990.0], "lr5e-4": [1.0, 2.0, 3.0], "dcgan-wide": [0.5]}
+    upside_down = {"spec": SPEC5, "dcgan": [900.0, 950.0, 990.0], "lr5e-4": [1.0, 2.0, 3.0], "dcgan-ema-sngan": [0.5]}
     out2 = study.outcome(fake_study(val, upside_down))
     assert out2.chosen == "dcgan" and out2.runner_up == "lr5e-4"
     assert list(out2.test["variant"]) == ["spec", "dcgan"]  # test metrics only for the spec and the choice
@@ -357,15 +385,15 @@ def test_choice_reads_only_the_validation_reference():
 
 def test_summary_words_come_from_the_seed_spread():
     val = {"spec": SPEC5, "dcgan": [100.0, 104.0, 98.0], "lr1e-4": [300.0, 310.0, 305.0],
-           "batch32": [240.0, 290.0, 262.0], "dcgan-wide": [60.0]}
+           "batch32": [240.0, 290.0, 262.0], "dcgan-ema-sngan": [60.0]}
     s = study.summary(study.group_runs(fake_study(val))).set_index("variant")
     assert s.loc["dcgan", "fid_vs_spec"] == "better"
     assert s.loc["lr1e-4", "fid_vs_spec"] == "worse"
     assert s.loc["batch32", "fid_vs_spec"] == "no clear difference"
-    assert s.loc["dcgan-wide", "fid_vs_spec"] == "not ranked (one seed)"
+    assert s.loc["dcgan-ema-sngan", "fid_vs_spec"] == "not ranked (one seed)"
     assert s.loc["spec", "seeds"] == 5 and s.loc["dcgan", "fid_sd"] == pytest.approx(np.std([100, 104, 98], ddof=1))
     shown = study.display_table(s.reset_index())
-    assert shown.loc["dcgan-wide", "vs spec"] == "one seed: not ranked"
+    assert shown.loc["dcgan-ema-sngan", "vs spec"] == "one seed: not ranked"
     assert shown.loc["dcgan", "FID"] == "100.7 ± 3.1"
 
 

@@ -163,7 +163,17 @@ def test_budget_sentence_by_device_and_says_what_was_not_measured():
     text = facts.budget_sentence(grouped)
     assert text.startswith("The two runs trained on a CPU took 1.0 hours")
     assert "the one trained on a GPU (NVIDIA H100 80GB HBM3) took 4 minutes" in text and "not measured" in text
-    assert facts.budget_sentence({"spec": [_Run("cpu", 3600)]}) == "The one run trained on a CPU took 1.0 hours."
+    assert facts.budget_sentence({"spec": [_Run("cpu", 3600)]}) == (
+        "The one run trained on a CPU took 1.0 hours, within the study's budget of 8 hours on a 2-core CPU.")
+
+
+def test_budget_sentence_sets_the_cpu_total_against_the_budget():
+    judge_run = _Run("cpu", 600)
+    within = facts.budget_sentence({"spec": [_Run("cpu", 3600)] * 3}, judge_run)
+    assert within.startswith("The four runs trained on a CPU, the judge's included, took 3.2 hours")
+    assert within.endswith("within the study's budget of 8 hours on a 2-core CPU.")
+    over = facts.budget_sentence({"spec": [_Run("cpu", 3 * 3600)] * 3}, judge_run)
+    assert "took 9.2 hours" in over and "over the study's budget" in over
 
 
 def test_walk_sentence_follows_the_export_not_the_wish():
@@ -197,3 +207,21 @@ def test_study_labels_never_collide():
     near = [placed[n] for n in "abc"]
     assert all(abs(p[1] - q[1]) >= 0.028 - 1e-9 for i, p in enumerate(near) for q in near[i + 1:])
     assert placed["far"][1] == 0.70  # a label with no neighbour stays at its point
+
+
+class _CurveRun:
+    def __init__(self, fids, every=2):
+        self.history = [{"epoch": e, **({"val_fid": fids[e // every - 1]} if e % every == 0 else {})}
+                        for e in range(1, every * len(fids) + 1)]
+
+
+def test_validation_curves_and_the_reason_to_train_longer():
+    grouped = {"spec": [_CurveRun([])], "a": [_CurveRun([300.0, 200.0, 150.0]), _CurveRun([310.0, 190.0, 180.0])],
+               "b": [_CurveRun([400.0, 120.0, 125.0])]}
+    curves = facts.validation_curves(grouped)
+    assert list(curves) == ["a", "b"]  # the spec logged none
+    assert curves["a"][0] == ([2, 4, 6], [300.0, 200.0, 150.0])
+    assert facts.curves_clause(curves, ["a"]) == "since its validation FID was still falling at its last epoch"
+    assert facts.curves_clause(curves, ["a", "b"]) == "although the validation FID of b had stopped falling at its last epoch"
+    grouped["b"] = [_CurveRun([400.0, 130.0, 125.0])]
+    assert "of both was still falling at the last epoch" in facts.curves_clause(facts.validation_curves(grouped), ["a", "b"])

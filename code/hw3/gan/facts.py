@@ -92,7 +92,6 @@ class GANFacts:
     planned_first_lowest_test: str  # ... on the test reference: the only reference when round 2 was decided
     follow_up: str  # the follow-up variants, each with its parent: "dcgan-wide (from dcgan), ..."
     dcgan_epochs: int  # the first convolutional variant's epochs (the spec's: config.num_epochs)
-    wide_epochs: int  # the widened one's
     unranked_below: str  # unranked variants whose (single-seed) validation FID lies below the chosen mean, or ""
     unranked_note: str  # a sentence on them, or ""
     round_two: str  # why round 2 extended what it did, as it happened (a clause)
@@ -100,6 +99,8 @@ class GANFacts:
     verdict: str  # "met" | "missed"
     verdict_detail: str  # "(FID met, entropy missed)"
     tried: str  # what was tried, when the target was missed; else ""
+    curves: dict  # validation_curves(): {variant: [(epochs, validation FIDs) per seed]}
+    curves_reason: str  # curves_clause() of the short follow-up runs that logged a curve
     card: pd.DataFrame  # the chapter's reproducibility card (hw3.card)
 
 
@@ -272,26 +273,53 @@ def unranked_below(val: pd.DataFrame, chosen: str) -> str:
                          for v, f, n in zip(rows["variant"], rows["fid_mean"], rows["seeds"], strict=True)])
 
 
-def budget_sentence(grouped: dict) -> str:
-    """The study's measured training time by device: CPU hours of the runs trained on a CPU, GPU minutes of
-    the others (by GPU name); the CPU time of GPU-trained runs was not measured, and the sentence says so."""
-    cpu, gpu, names = 0.0, 0.0, set()
-    n_cpu = n_gpu = 0
-    for rs in grouped.values():
-        for r in rs:
-            if r.provenance.get("device") == "cpu":
-                cpu, n_cpu = cpu + r.provenance["wall_time_s"], n_cpu + 1
-            else:
-                gpu, n_gpu = gpu + r.provenance["wall_time_s"], n_gpu + 1
-                names.add(card_device(r.provenance))
-    text = (f"The {fmt.word(n_cpu)} runs trained on a CPU took {cpu / 3600:.1f} hours of wall time together"
-            if n_cpu != 1 else f"The one run trained on a CPU took {cpu / 3600:.1f} hours")
-    if not n_cpu:
+def budget_sentence(grouped: dict, judge_run=None) -> str:
+    """The study's measured training time by device, the judge's run included: CPU hours of the runs trained
+    on a CPU, set against the study's CPU budget (`study.CPU_BUDGET_HOURS`), and GPU minutes of the others
+    (by GPU name); the CPU time of GPU-trained runs was not measured, and the sentence says so."""
+    all_runs = [r for rs in grouped.values() for r in rs] + ([judge_run] if judge_run is not None else [])
+    cpu_runs = [r for r in all_runs if r.provenance.get("device") == "cpu"]
+    gpu_runs = [r for r in all_runs if r.provenance.get("device") != "cpu"]
+    hours = sum(r.provenance["wall_time_s"] for r in cpu_runs) / 3600
+    judge = ", the judge's included," if judge_run is not None and judge_run in cpu_runs else ""
+    if not cpu_runs:
         text = "No run was trained on a CPU"
-    if not n_gpu:
-        return text + "."
-    return (text + f"; the {fmt.word(n_gpu)} trained on a GPU ({' and '.join(sorted(names))}) took "
+    elif len(cpu_runs) == 1:
+        text = f"The one run trained on a CPU took {hours:.1f} hours"
+    else:
+        text = f"The {fmt.word(len(cpu_runs))} runs trained on a CPU{judge} took {hours:.1f} hours of wall time together"
+    if not gpu_runs:
+        where = "within" if hours <= study.CPU_BUDGET_HOURS else "over"
+        return text + f", {where} the study's budget of {study.CPU_BUDGET_HOURS:g} hours on a 2-core CPU." if cpu_runs else text + "."
+    names = sorted({card_device(r.provenance) for r in gpu_runs})
+    gpu = sum(r.provenance["wall_time_s"] for r in gpu_runs)
+    return (text + f"; the {fmt.word(len(gpu_runs))} trained on a GPU ({' and '.join(names)}) took "
             f"{gpu / 60:.0f} minutes, and how long they would take on the CPU was not measured.")
+
+
+def validation_curves(grouped: dict) -> dict[str, list[tuple[list[int], list[float]]]]:
+    """{variant: [(epochs, validation FIDs) per seed]} for the runs that logged a validation curve."""
+    out = {}
+    for name, rs in grouped.items():
+        seeds = [([h["epoch"] for h in r.history if "val_fid" in h], [h["val_fid"] for h in r.history if "val_fid" in h])
+                 for r in rs]
+        if any(e for e, _ in seeds):
+            out[name] = [s for s in seeds if s[0]]
+    return out
+
+
+def curves_clause(curves: dict, names: list[str]) -> str:
+    """Whether the named variants' validation FID was still falling at their last logged epoch (every seed):
+    the reason, as measured, for training longer."""
+    falling = {n: all(f[-1] < f[-2] for _, f in curves[n] if len(f) > 1) for n in names if n in curves}
+    if not falling:
+        return "without a validation curve to say whether it would help"
+    if all(falling.values()):
+        if len(falling) == 1:
+            return "since its validation FID was still falling at its last epoch"
+        return "since the validation FID of " + ("both" if len(falling) == 2 else "each") + " was still falling at the last epoch"
+    flat = [n for n, f in falling.items() if not f]
+    return f"although the validation FID of {fmt.and_list(flat)} had stopped falling at its last epoch"
 
 
 def walk_sentence(walk_names: list[str], chosen: str) -> str:
@@ -349,8 +377,10 @@ def from_runs(judge_run: runs.Run, study_runs: list[runs.Run]) -> GANFacts:
     dcgan_runs = out.grouped.get("dcgan", [])
     conv = {k: (compare.seeds(study.values(dcgan_runs, k), study.values(spec_runs, k)).word if dcgan_runs
                 else compare.UNRANKED) for k in ("precision", "recall")}
-    conv_cfg = {n: study.variant_config(table[n], 0, table) for n in ("dcgan", "dcgan-wide") if n in table}
+    conv_cfg = {n: study.variant_config(table[n], 0, table) for n in ("dcgan",) if n in table}
     ranked = study.ranked(out.val)["variant"].tolist()
+    curves = validation_curves(out.grouped)
+    short_logged = [n for n in curves if out.grouped[n][0].config.num_epochs < cfg.num_epochs]
     vs = None
     if out.runner_up:
         vs = compare.seeds(study.values(best_runs, "fid"), study.values(out.grouped[out.runner_up], "fid"))
@@ -383,7 +413,7 @@ def from_runs(judge_run: runs.Run, study_runs: list[runs.Run]) -> GANFacts:
         vs_runner_up=vs.say(higher="higher", lower="lower") if vs else "",
         vs_runner_up_interval=vs.interval(digits=1) if vs else "",
         choice_detail=choice_detail(vs.word if vs else "", out.runner_up or "", vs.interval(digits=1) if vs else ""),
-        budget=study.budget(out.grouped), budget_sentence=budget_sentence(out.grouped),
+        budget=study.budget(out.grouped), budget_sentence=budget_sentence(out.grouped, judge_run),
         tradeoff=tradeoff_ranges(out.val, table),
         conv_vs_spec=conv,
         tradeoff_sentence=tradeoff_sentence(conv["precision"], conv["recall"], len(dcgan_runs)),
@@ -391,12 +421,12 @@ def from_runs(judge_run: runs.Run, study_runs: list[runs.Run]) -> GANFacts:
         planned_first_lowest_test=min(first_seed_test, key=first_seed_test.get),
         follow_up=follow_up_list(out.val),
         dcgan_epochs=conv_cfg["dcgan"].num_epochs if "dcgan" in conv_cfg else 0,
-        wide_epochs=conv_cfg["dcgan-wide"].num_epochs if "dcgan-wide" in conv_cfg else 0,
         unranked_below=unranked_below(out.val, out.chosen), unranked_note=unranked_note(out.val, out.chosen),
         round_two=round_two_clause(min(first_seed_test, key=first_seed_test.get), min(first_seed_fid, key=first_seed_fid.get)),
         memorization=memorization_clause(mem_ratios),
         verdict=verdict(out.target["met"]), verdict_detail=verdict_detail(out.target),
         tried=tried_sentence(out.target, len(out.val) - 1, len(dcgan_channels)),
+        curves=curves, curves_reason=curves_clause(curves, short_logged),
         card=chapter_card(judge_run, out, best_runs[0]),
     )
 

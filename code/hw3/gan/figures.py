@@ -175,6 +175,21 @@ def study(grouped: dict, val, target: dict, floor_val: dict, min_seeds: int):
     return fig
 
 
+def validation_curves(curves: dict[str, list[tuple[list[int], list[float]]]]):
+    """Validation FID against epoch for the runs that logged it (`val_every`): one colour and line style
+    per variant, one line per seed; a log axis, since FID falls by an order of magnitude."""
+    fig, ax = plots.figure(height=2.8)
+    c = _palette()
+    styles = ["-", "--", ":", "-."]
+    for i, (name, seeds) in enumerate(curves.items()):
+        for j, (epochs, fid) in enumerate(seeds):
+            ax.plot(epochs, fid, color=c[i % len(c)], ls=styles[i % len(styles)], lw=1.4, marker="os^v"[i % 4],
+                    ms=3, label=name if j == 0 else None)
+    ax.set(yscale="log", xlabel="epoch", ylabel="validation FID (log scale)")
+    plots.legend_outside(ax, "center right")
+    return fig
+
+
 def tradeoff(grouped: dict, val, floor_val: dict, min_seeds: int):
     """Precision (fidelity) against recall (coverage) on the validation reference, one point per seed;
     each variant's name at its mean; hollow markers: fewer than `min_seeds` seeds."""

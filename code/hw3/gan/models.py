@@ -44,6 +44,7 @@ class GANConfig(runs.RunConfig):
     num_grid: int = 64  # size of the fixed noise batch whose images are kept as progress grids
     num_eval: int = 10_000  # generated digits scored by the judge (against as many real digits)
     judge: str = "judge"  # judge run used for the metrics; "" skips evaluation
+    val_every: int = 0  # log the sampler's validation FID every k epochs (and at the last); 0 = off. Logging only
 
     def quick(self):
         # DCGANs keep at most 32 channels: at full width their quick runs dominate the document tests

@@ -157,12 +157,15 @@ def _train_gan(config: GANConfig, run: runs.RunWriter, device: torch.device) -> 
         start = ck["epoch"] + 1
 
     keep = set(config.progress_epochs())
+    curve = ValidationCurve(config, device) if config.val_every and config.judge else None
     for epoch in range(start, config.num_epochs + 1):
         t0 = time.perf_counter()
         stats = train_epoch(G, D, opt_g, opt_d, X, config, epoch, G_ema)
         runs.check_finite(epoch, loss_d=stats["loss_d"], loss_g=stats["loss_g"])
-        run.log_epoch(epoch, **stats, time_s=time.perf_counter() - t0)
         sampler = G_ema if G_ema is not None else G  # what the run's samples come from
+        if curve and (epoch % config.val_every == 0 or epoch == config.num_epochs):
+            stats["val_fid"] = curve(sampler)
+        run.log_epoch(epoch, **stats, time_s=time.perf_counter() - t0)
         if epoch in keep:
             grids[f"epoch_{epoch}"] = generate(sampler, fixed_z)  # (num_grid, 1, 28, 28)
         extra = {"generator_ema": G_ema.state_dict()} if G_ema is not None else {}
@@ -176,6 +179,21 @@ def _train_gan(config: GANConfig, run: runs.RunWriter, device: torch.device) -> 
     if config.judge:
         run.metrics.update(evaluate(sampler, config, device))
         run.save_tensors("nearest", nearest_training(sampler, config, device))
+
+
+class ValidationCurve:
+    """The sampler's FID against the validation reference during training (`val_every`): the same latent
+    codes and reference as the final `evaluate`, so the last point equals the run's validation FID. It reads
+    no training RNG and leaves G's BatchNorm statistics alone: training is the same with it or without."""
+
+    def __init__(self, config: GANConfig, device):
+        self.judge = judge.load_judge(config.judge, device)
+        self.ref = metrics.reference(self.judge, config.num_eval, split="val")
+        self.z = noise(config.num_eval, config.latent_dim, config.seed + 2000, device)
+
+    def __call__(self, G: nn.Module) -> float:
+        _, feats = metrics.predict(self.judge, generate(G, self.z))
+        return metrics.frechet_distance(feats, self.ref.features)
 
 
 NUM_NEAREST, NEAREST_SEED = 8, 5  # generated digits stored with their nearest training digits (the chapter's figure)
