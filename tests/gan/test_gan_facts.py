@@ -52,7 +52,7 @@ def _target(met, fid_met, entropy_met):
 
 def test_verdict_words():
     assert facts.verdict(True) == "met" and facts.verdict(False) == "missed"
-    assert facts.verdict_detail(_target(True, True, True)) == "(FID met, entropy met)"  # no dangling space before '.' 
+    assert facts.verdict_detail(_target(True, True, True)) == "(FID met, entropy met)"  # no dangling space before '.'
     assert facts.verdict_detail(_target(False, False, True)) == "(FID missed, entropy met)"
 
 

@@ -4,6 +4,7 @@ matplotlib Figure; none of them trains."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
 import numpy as np
 import torch
 
@@ -186,6 +187,10 @@ def validation_curves(curves: dict[str, list[tuple[list[int], list[float]]]]):
             ax.plot(epochs, fid, color=c[i % len(c)], ls=styles[i % len(styles)], lw=1.4, marker="os^v"[i % 4],
                     ms=3, label=name if j == 0 else None)
     ax.set(yscale="log", xlabel="epoch", ylabel="validation FID (log scale)")
+    ax.yaxis.set_major_locator(mticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(mticker.ScalarFormatter())
+    ax.yaxis.set_minor_formatter(mticker.NullFormatter())
+    ax.xaxis.set_major_locator(mticker.MaxNLocator(integer=True))
     plots.legend_outside(ax, "center right")
     return fig
 
