@@ -289,6 +289,17 @@ def test_resume_equals_uninterrupted(tmp_path, monkeypatch, synthetic_digits):
         assert math.isfinite(whole.history[-1][key])
 
 
+def test_epochs_before_the_last_do_not_depend_on_num_epochs(tmp_path, synthetic_digits):
+    """A longer run's first epochs are the shorter run's, so a stopped shorter run's checkpoint can be
+    continued as the longer run (how two seeds of dcgan-ema-sngan-e100 were trained)."""
+    base = dataclasses.replace(TINY, arch="dcgan", hidden_size=8, ema=0.9, loss="hinge", spectral_norm=True)
+    short = runs.train_run(dataclasses.replace(base, num_epochs=2), root=tmp_path / "a", device="cpu")
+    long = runs.train_run(dataclasses.replace(base, num_epochs=3), root=tmp_path / "b", device="cpu")
+    assert _strip_times(long.history[:2]) == _strip_times(short.history)
+    a, b = short.load_tensors("progress"), long.load_tensors("progress")
+    assert torch.equal(a["epoch_1"], b["epoch_1"])  # (epoch 2 is kept only as the shorter run's last)
+
+
 def test_nan_loss_stops_training_and_keeps_last_good_checkpoint(tmp_path, monkeypatch, synthetic_digits):
     real_epoch = train.train_epoch
 

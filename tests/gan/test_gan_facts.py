@@ -72,7 +72,8 @@ def test_choice_detail_words_come_from_the_comparison():
 
     assert facts.choice_detail("", "", "") == "the only ranked variant"
     clear = facts.choice_detail(compare.LOWER, "lr5e-4", "[-80.1, -40.2]")
-    assert "clearly lower than that of the runner-up, lr5e-4" in clear and "[-80.1, -40.2]" in clear
+    assert "its mean is clearly lower than the runner-up's, lr5e-4's" in clear and "[-80.1, -40.2]" in clear
+    assert "95% Welch interval" in clear  # the level from hw3.compare, not typed
     assert "not clearly different from" in facts.choice_detail(compare.SAME, "batch32", "[-5.0, 3.0]")
 
 
@@ -221,7 +222,45 @@ def test_validation_curves_and_the_reason_to_train_longer():
     curves = facts.validation_curves(grouped)
     assert list(curves) == ["a", "b"]  # the spec logged none
     assert curves["a"][0] == ([2, 4, 6], [300.0, 200.0, 150.0])
-    assert facts.curves_clause(curves, ["a"]) == "since its validation FID was still falling at its last epoch"
+    assert facts.curves_clause(curves, ["a"]) == "its validation FID was still falling at its last epoch"
     assert facts.curves_clause(curves, ["a", "b"]) == "although the validation FID of b had stopped falling at its last epoch"
     grouped["b"] = [_CurveRun([400.0, 130.0, 125.0])]
-    assert "of both was still falling at the last epoch" in facts.curves_clause(facts.validation_curves(grouped), ["a", "b"])
+    assert "the validation curves of both were still falling at their last epoch" == facts.curves_clause(facts.validation_curves(grouped), ["a", "b"])
+
+
+class _LongRun(_Run):
+    def __init__(self, name, fids_by_epoch, continued_from=None):
+        super().__init__("cpu", 60)
+        self.name = name
+        self.history = [{"epoch": e, "val_fid": f} for e, f in fids_by_epoch.items()]
+        if continued_from:
+            self.provenance["continued_from"] = continued_from
+
+
+def test_continued_runs_are_said_from_their_provenance():
+    curve = {40: 65.0, 50: 57.0, 100: 45.0}
+    grouped = {"spec": [_Run("cpu", 60)], "long": [_LongRun("long", curve)]}
+    assert facts.continued_clause(grouped, 100) == "for 100 epochs"
+    grouped["long"] = [_LongRun("long", curve, {"run": "short", "epoch": 50}),
+                       _LongRun("long-s1", curve, {"run": "short-s1", "epoch": 50}), _LongRun("long-s2", curve)]
+    text = facts.continued_clause(grouped, 100)
+    assert text.startswith("first for 50 epochs, then, while the validation FID of its first two seeds was still "
+                           "falling (lower at epoch 50 than at epoch 40), for 100: those seeds continue")
+    grouped["long"][1] = _LongRun("long-s1", {40: 60.0, 50: 61.0}, {"run": "short-s1", "epoch": 50})
+    assert "once its first two seeds had run 50 epochs" in facts.continued_clause(grouped, 100)
+
+
+def test_pilot_pick_and_what_cannot_be_separated():
+    import pandas as pd
+
+    from hw3.gan import models
+
+    val = pd.DataFrame({"variant": ["a", "b"], "fid_mean": [114.9, 99.5]})
+    name, why = facts.pilot_pick(val, ["a", "b"])
+    assert name == "b" and why == ("its one seed had the lowest validation FID (99.5 against 114.9 for a; one seed "
+                                   "each, so not a ranking)")
+    base = models.GANConfig(arch="dcgan", hidden_size=64, num_epochs=20)
+    one = dataclasses.replace(base, num_epochs=100, val_every=2)
+    assert facts.not_separable(one, base, "dcgan") == ""  # one change: nothing to separate
+    two = dataclasses.replace(one, loss="hinge")
+    assert facts.not_separable(two, base, "dcgan").startswith("The chosen variant differs from dcgan in num_epochs and loss")

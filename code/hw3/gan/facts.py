@@ -101,6 +101,14 @@ class GANFacts:
     tried: str  # what was tried, when the target was missed; else ""
     curves: dict  # validation_curves(): {variant: [(epochs, validation FIDs) per seed]}
     curves_reason: str  # curves_clause() of the short follow-up runs that logged a curve
+    continued: str  # continued_clause(): how the longest follow-up was trained
+    long_epochs: int  # the epochs of the longest-trained follow-up variant
+    pilots: list[str]  # the shorter follow-ups that logged a curve (one seed each)
+    pilot_pick: tuple[str, str]  # which of them was trained longer, and why
+    ema_vs_dcgan: str  # dcgan-ema's validation FID against dcgan's, in words from compare.seeds
+    not_separable: str  # a sentence: the chosen variant's changes from dcgan cannot be told apart, or ""
+    chosen_memorization: str  # memorization_clause() of the chosen variant's seeds
+    seed_ratios: list[float]  # each chosen seed's test FID over the spec's mean test FID
     card: pd.DataFrame  # the chapter's reproducibility card (hw3.card)
 
 
@@ -227,8 +235,8 @@ def choice_detail(word: str, runner_up: str, interval: str) -> str:
         return "the only ranked variant"
     relation = {compare.LOWER: "clearly lower than", compare.HIGHER: "clearly higher than"}.get(
         word, "not clearly different from")
-    return (f"its mean validation FID is {relation} that of the runner-up, {runner_up} "
-            f"(95 % Welch interval over seeds for the difference: {interval})")
+    return (f"its mean is {relation} the runner-up's, {runner_up}'s: the {compare.level_text()} Welch interval "
+            f"over seeds for the difference is {interval}")
 
 
 def verdict(met: bool) -> str:
@@ -245,8 +253,9 @@ def tried_sentence(target: dict, num_variants: int, num_convolutional: int) -> s
     """When the target was missed: what was tried and how close the chosen variant came; '' when met."""
     if target["met"]:
         return ""
-    tried = (f"What was tried is the study's table: {num_variants} variants, "
-             f"{num_convolutional} of them convolutional; ")
+    tried = (f"What was tried on a CPU is the study's table ({num_variants} variants, "
+             f"{num_convolutional} of them convolutional; the wider DCGANs tried on a GPU were removed, as the design "
+             "says): ")
     missed = []
     if not target["fid_met"]:
         missed.append(f"{target['ratio']:.2f} of the spec's mean classifier FID where the target asks for at most "
@@ -313,13 +322,57 @@ def curves_clause(curves: dict, names: list[str]) -> str:
     the reason, as measured, for training longer."""
     falling = {n: all(f[-1] < f[-2] for _, f in curves[n] if len(f) > 1) for n in names if n in curves}
     if not falling:
-        return "without a validation curve to say whether it would help"
+        return "no validation curve said whether it would help"
     if all(falling.values()):
         if len(falling) == 1:
-            return "since its validation FID was still falling at its last epoch"
-        return "since the validation FID of " + ("both" if len(falling) == 2 else "each") + " was still falling at the last epoch"
+            return "its validation FID was still falling at its last epoch"
+        which = "both" if len(falling) == 2 else f"all {fmt.word(len(falling))}"
+        return f"the validation curves of {which} were still falling at their last epoch"
     flat = [n for n, f in falling.items() if not f]
     return f"although the validation FID of {fmt.and_list(flat)} had stopped falling at its last epoch"
+
+
+def continued_clause(grouped: dict, long_epochs: int) -> str:
+    """How the longest follow-up came to be trained, from its runs' provenance ("continued_from": a shorter
+    run whose last checkpoint it continues) and validation curves: 'for 100 epochs' when none was
+    continued; else first the shorter runs, then, while their validation FID was still falling (lower at
+    their last epoch than ten epochs before), the longer. Training before a run's last epoch does not depend
+    on its number of epochs (tested), so a continued run is exactly the longer run from the start."""
+    cont = [(r, r.provenance["continued_from"]) for rs in grouped.values() for r in rs
+            if r.provenance.get("continued_from")]
+    if not cont:
+        return f"for {long_epochs} epochs"
+    short = cont[0][1]["epoch"]
+    curve = lambda r: {h["epoch"]: h["val_fid"] for h in r.history if "val_fid" in h}  # noqa: E731
+    falling = all(short - 10 in curve(r) and curve(r)[short] < curve(r)[short - 10] for r, _ in cont)
+    n = fmt.word(len(cont))
+    when = (f"while the validation FID of its first {n} seeds was still falling (lower at epoch {short} than at "
+            f"epoch {short - 10})" if falling else f"once its first {n} seeds had run {short} epochs")
+    return (f"first for {short} epochs, then, {when}, for {long_epochs}: those seeds continue their {short}-epoch "
+            f"runs from the last checkpoint, which gives exactly the run a {long_epochs}-epoch training from the "
+            f"start gives (no epoch before the last depends on the number of epochs), and the {short}-epoch runs "
+            "are not kept, being these runs' first epochs")
+
+
+def pilot_pick(val: pd.DataFrame, pilots: list[str]) -> tuple[str, str]:
+    """Which one-seed pilot was trained longer and why: (name, clause) — the lower validation FID, said as
+    what it is: one seed each, not a ranking."""
+    rows = val.set_index("variant").loc[pilots].sort_values("fid_mean")
+    best, rest = rows.index[0], rows.index[1:]
+    others = ", ".join(f"{rows.loc[n, 'fid_mean']:.1f} for {n}" for n in rest)
+    return best, (f"its one seed had the lowest validation FID ({rows.loc[best, 'fid_mean']:.1f} against {others}; "
+                  "one seed each, so not a ranking)")
+
+
+def not_separable(chosen_cfg, base_cfg, base: str) -> str:
+    """The fields in which the chosen variant differs from a planned one, and that the study cannot say which
+    of them its gain comes from (no run changes them one at a time at the chosen epochs)."""
+    a, b = chosen_cfg.to_dict(), base_cfg.to_dict()
+    fields = [k for k in a if k not in study.LOGGING_FIELDS and a[k] != b[k]]
+    if len(fields) <= 1:
+        return ""
+    return (f"The chosen variant differs from {base} in {fmt.and_list(fields)}; no run changes them one at a time "
+            "over the same epochs, so the study cannot say how much of the difference each one makes.")
 
 
 def walk_sentence(walk_names: list[str], chosen: str) -> str:
@@ -380,7 +433,13 @@ def from_runs(judge_run: runs.Run, study_runs: list[runs.Run]) -> GANFacts:
     conv_cfg = {n: study.variant_config(table[n], 0, table) for n in ("dcgan",) if n in table}
     ranked = study.ranked(out.val)["variant"].tolist()
     curves = validation_curves(out.grouped)
-    short_logged = [n for n in curves if out.grouped[n][0].config.num_epochs < cfg.num_epochs]
+    long_epochs = max((out.grouped[n][0].config.num_epochs for n in curves), default=0)
+    short_logged = [n for n in curves if out.grouped[n][0].config.num_epochs < long_epochs]
+    ema_vs_dcgan = ""
+    if out.grouped.get("dcgan-ema") and out.grouped.get("dcgan"):
+        ema_vs_dcgan = compare.seeds(study.values(out.grouped["dcgan-ema"], "fid"),
+                                     study.values(out.grouped["dcgan"], "fid")).say(
+            higher="clearly higher than", lower="clearly lower than", same="not clearly different from")
     vs = None
     if out.runner_up:
         vs = compare.seeds(study.values(best_runs, "fid"), study.values(out.grouped[out.runner_up], "fid"))
@@ -427,6 +486,14 @@ def from_runs(judge_run: runs.Run, study_runs: list[runs.Run]) -> GANFacts:
         verdict=verdict(out.target["met"]), verdict_detail=verdict_detail(out.target),
         tried=tried_sentence(out.target, len(out.val) - 1, len(dcgan_channels)),
         curves=curves, curves_reason=curves_clause(curves, short_logged),
+        continued=continued_clause(out.grouped, long_epochs), long_epochs=long_epochs,
+        pilots=short_logged, pilot_pick=pilot_pick(out.val, short_logged) if short_logged else ("", ""),
+        ema_vs_dcgan=ema_vs_dcgan,
+        not_separable=not_separable(best_runs[0].config, out.grouped["dcgan"][0].config, "dcgan")
+        if out.grouped.get("dcgan") else "",
+        chosen_memorization=memorization_clause(
+            [r.metrics["nn_distance_median"] / floor["nn_distance_median"] for r in best_runs]),
+        seed_ratios=[r.metrics["test"]["fid"] / out.target["spec_fid"] for r in best_runs],
         card=chapter_card(judge_run, out, best_runs[0]),
     )
 
@@ -439,7 +506,8 @@ def chapter_card(judge_run: runs.Run, out: study.Outcome, best: runs.Run) -> pd.
     spec_seeds = len(out.grouped[study.SPEC])
     return card.table(
         [judge_run, *gan_runs], data=card.MNIST,
-        error_bars="± one standard deviation over seeds (ddof 1); comparisons: Welch t 95 % intervals over seeds",
+        error_bars=("± one standard deviation over seeds (ddof 1); comparisons: Welch t "
+                    f"{compare.level_text()} intervals over seeds"),
         seeds=(f"spec: {spec_seeds} seeds; ranked variants: at least {study.MIN_SEEDS}; "
                f"{len(gan_runs)} GAN runs and 1 judge run"),
         parameters={"spec G": count(G), "spec D": count(D), f"{best.config.name} G": count(G_best)})
