@@ -264,3 +264,16 @@ def test_pilot_pick_and_what_cannot_be_separated():
     assert facts.not_separable(one, base, "dcgan") == ""  # one change: nothing to separate
     two = dataclasses.replace(one, loss="hinge")
     assert facts.not_separable(two, base, "dcgan").startswith("The chosen variant differs from dcgan in num_epochs and loss")
+
+
+def test_tradeoff_ranges_leave_out_one_seed_variants():
+    import pandas as pd
+
+    from hw3.gan import study
+
+    table = study.variants()
+    val = pd.DataFrame({"variant": ["spec", "lr5e-4", "hidden1024", "dcgan"], "seeds": [5, 3, 1, 3],
+                        "precision_mean": [0.64, 0.77, 0.99, 0.56], "recall_mean": [0.39, 0.55, 0.95, 0.78]})
+    r = facts.tradeoff_ranges(val, table)
+    assert r["mlp"] == {"precision": (0.64, 0.77), "recall": (0.39, 0.55)}  # hidden1024's one seed is no mean
+    assert r["dcgan"] == {"precision": (0.56, 0.56), "recall": (0.78, 0.78)}

@@ -514,8 +514,10 @@ def chapter_card(judge_run: runs.Run, out: study.Outcome, best: runs.Run) -> pd.
 
 
 def tradeoff_ranges(val: pd.DataFrame, table: dict) -> dict:
-    """{"mlp": {"precision": (lo, hi), "recall": (lo, hi)}, "dcgan": {...}} over the variants' means (spec included)."""
+    """{"mlp": {"precision": (lo, hi), "recall": (lo, hi)}, "dcgan": {...}} over the means of the ranked
+    variants (enough seeds) and the spec; a one-seed run is no mean to set a range with."""
     arch = {name: study.variant_config(v, 0, table).arch for name, v in table.items()}
+    val = val[(val["seeds"] >= study.MIN_SEEDS) | (val["variant"] == study.SPEC)]
     out = {}
     for a in ("mlp", "dcgan"):
         rows = val[val["variant"].map(arch) == a]
