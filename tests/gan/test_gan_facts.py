@@ -245,7 +245,8 @@ def test_continued_runs_are_said_from_their_provenance():
                        _LongRun("long-s1", curve, {"run": "short-s1", "epoch": 50}), _LongRun("long-s2", curve)]
     text = facts.continued_clause(grouped, 100)
     assert text.startswith("first for 50 epochs, then, while the validation FID of its first two seeds was still "
-                           "falling (lower at epoch 50 than at epoch 40), for 100: those seeds continue")
+                           "falling, before they reached epoch 50 (their test scores")
+    assert "for 100: those seeds continue" in text
     grouped["long"][1] = _LongRun("long-s1", {40: 60.0, 50: 61.0}, {"run": "short-s1", "epoch": 50})
     assert "once its first two seeds had run 50 epochs" in facts.continued_clause(grouped, 100)
 
@@ -253,17 +254,30 @@ def test_continued_runs_are_said_from_their_provenance():
 def test_pilot_pick_and_what_cannot_be_separated():
     import pandas as pd
 
-    from hw3.gan import models
 
     val = pd.DataFrame({"variant": ["a", "b"], "fid_mean": [114.9, 99.5]})
     name, why = facts.pilot_pick(val, ["a", "b"])
-    assert name == "b" and why == ("its one seed had the lowest validation FID (99.5 against 114.9 for a; one seed "
-                                   "each, so not a ranking)")
-    base = models.GANConfig(arch="dcgan", hidden_size=64, num_epochs=20)
-    one = dataclasses.replace(base, num_epochs=100, val_every=2)
-    assert facts.not_separable(one, base, "dcgan") == ""  # one change: nothing to separate
-    two = dataclasses.replace(one, loss="hinge")
-    assert facts.not_separable(two, base, "dcgan").startswith("The chosen variant differs from dcgan in num_epochs and loss")
+    assert name == "b" and why == ("its one seed had the lower validation FID of the additions (99.5 against 114.9 "
+                                   "for a; one seed each, so not a ranking)")
+    assert facts.gain_source({}, "c", "r", "b") == ""
+
+
+class _CfgRun(_Run):
+    def __init__(self, epochs, fid):
+        super().__init__("cpu", 60)
+        from hw3.gan import models
+
+        self.config = models.GANConfig(arch="dcgan", num_epochs=epochs)
+        self.metrics = {"val": {"fid": fid}}
+
+
+def test_gain_source_says_what_the_study_cannot_tell():
+    grouped = {"base": [_CfgRun(20, 94.4), _CfgRun(20, 109.2), _CfgRun(20, 99.6)], "recipe": [_CfgRun(20, 99.5)],
+               "long": [_CfgRun(100, 45.0)]}
+    text = facts.gain_source(grouped, "long", "recipe", "base")
+    assert "At 20 epochs the recipe's one seed (99.5) lies within the range of base's three seeds (94.4 to 109.2)" in text
+    assert text.endswith("the study cannot tell.")
+    assert facts.gain_source(grouped, "recipe", "recipe", "base") == ""  # not trained longer: nothing to say
 
 
 def test_tradeoff_ranges_leave_out_one_seed_variants():

@@ -106,7 +106,9 @@ class GANFacts:
     pilots: list[str]  # the shorter follow-ups that logged a curve (one seed each)
     pilot_pick: tuple[str, str]  # which of them was trained longer, and why
     ema_vs_dcgan: str  # dcgan-ema's validation FID against dcgan's, in words from compare.seeds
-    not_separable: str  # a sentence: the chosen variant's changes from dcgan cannot be told apart, or ""
+    not_separable: str  # gain_source(): where the chosen variant's gain may come from, or ""
+    precision_vs_spec: str  # the chosen variant's test precision against the spec's, in words (compare.seeds)
+    ema_ratio: float  # dcgan-ema's mean test FID over the spec's: what was seen when it missed the target
     chosen_memorization: str  # memorization_clause() of the chosen variant's seeds
     seed_ratios: list[float]  # each chosen seed's test FID over the spec's mean test FID
     card: pd.DataFrame  # the chapter's reproducibility card (hw3.card)
@@ -346,8 +348,9 @@ def continued_clause(grouped: dict, long_epochs: int) -> str:
     curve = lambda r: {h["epoch"]: h["val_fid"] for h in r.history if "val_fid" in h}  # noqa: E731
     falling = all(short - 10 in curve(r) and curve(r)[short] < curve(r)[short - 10] for r, _ in cont)
     n = fmt.word(len(cont))
-    when = (f"while the validation FID of its first {n} seeds was still falling (lower at epoch {short} than at "
-            f"epoch {short - 10})" if falling else f"once its first {n} seeds had run {short} epochs")
+    when = (f"while the validation FID of its first {n} seeds was still falling, before they reached epoch "
+            f"{short} (their test scores, computed when they ended, were seen but read by no choice)"
+            if falling else f"once its first {n} seeds had run {short} epochs")
     return (f"first for {short} epochs, then, {when}, for {long_epochs}: those seeds continue their {short}-epoch "
             f"runs from the last checkpoint, which gives exactly the run a {long_epochs}-epoch training from the "
             f"start gives (no epoch before the last depends on the number of epochs), and the {short}-epoch runs "
@@ -360,19 +363,26 @@ def pilot_pick(val: pd.DataFrame, pilots: list[str]) -> tuple[str, str]:
     rows = val.set_index("variant").loc[pilots].sort_values("fid_mean")
     best, rest = rows.index[0], rows.index[1:]
     others = ", ".join(f"{rows.loc[n, 'fid_mean']:.1f} for {n}" for n in rest)
-    return best, (f"its one seed had the lowest validation FID ({rows.loc[best, 'fid_mean']:.1f} against {others}; "
-                  "one seed each, so not a ranking)")
+    return best, (f"its one seed had the lower validation FID of the additions ({rows.loc[best, 'fid_mean']:.1f} "
+                  f"against {others}; one seed each, so not a ranking)")
 
 
-def not_separable(chosen_cfg, base_cfg, base: str) -> str:
-    """The fields in which the chosen variant differs from a planned one, and that the study cannot say which
-    of them its gain comes from (no run changes them one at a time at the chosen epochs)."""
-    a, b = chosen_cfg.to_dict(), base_cfg.to_dict()
-    fields = [k for k in a if k not in study.LOGGING_FIELDS and a[k] != b[k]]
-    if len(fields) <= 1:
+def gain_source(grouped: dict, chosen: str, recipe: str, base: str) -> str:
+    """Where the chosen variant's gain over `base` (its three-seed ancestor) may come from: the recipe's one
+    seed at base's epochs against base's seeds, and that base was never trained as long. '' unless the
+    chosen variant is the recipe trained longer."""
+    if not (grouped.get(chosen) and grouped.get(recipe) and grouped.get(base)):
         return ""
-    return (f"The chosen variant differs from {base} in {fmt.and_list(fields)}; no run changes them one at a time "
-            "over the same epochs, so the study cannot say how much of the difference each one makes.")
+    c, r, b = grouped[chosen][0].config, grouped[recipe][0].config, grouped[base][0].config
+    if r.num_epochs != b.num_epochs or c.num_epochs <= r.num_epochs:
+        return ""
+    bv, rv = study.values(grouped[base], "fid"), study.values(grouped[recipe], "fid")[0]
+    where = "within" if bv.min() <= rv <= bv.max() else ("below" if rv < bv.min() else "above")
+    return (f"The chosen variant differs from {base} by the SAGAN recipe and by {c.num_epochs} epochs instead of "
+            f"{b.num_epochs}. At {b.num_epochs} epochs the recipe's one seed ({rv:.1f}) lies {where} the range of "
+            f"{base}'s {fmt.word(len(bv))} seeds ({bv.min():.1f} to {bv.max():.1f}), and {base} was never trained "
+            f"for {c.num_epochs} epochs, so much of the gain may come from the longer training alone: the study "
+            "cannot tell.")
 
 
 def walk_sentence(walk_names: list[str], chosen: str) -> str:
@@ -489,8 +499,12 @@ def from_runs(judge_run: runs.Run, study_runs: list[runs.Run]) -> GANFacts:
         continued=continued_clause(out.grouped, long_epochs), long_epochs=long_epochs,
         pilots=short_logged, pilot_pick=pilot_pick(out.val, short_logged) if short_logged else ("", ""),
         ema_vs_dcgan=ema_vs_dcgan,
-        not_separable=not_separable(best_runs[0].config, out.grouped["dcgan"][0].config, "dcgan")
-        if out.grouped.get("dcgan") else "",
+        not_separable=gain_source(out.grouped, out.chosen, "dcgan-ema-sngan", "dcgan-ema"),
+        precision_vs_spec=compare.seeds(study.values(best_runs, "precision", "test"),
+                                        study.values(spec_runs, "precision", "test")).say(
+            higher="clearly higher than", lower="clearly lower than", same="not clearly different from"),
+        ema_ratio=float(study.values(out.grouped["dcgan-ema"], "fid", "test").mean()) / out.target["spec_fid"]
+        if out.grouped.get("dcgan-ema") else math.nan,
         chosen_memorization=memorization_clause(
             [r.metrics["nn_distance_median"] / floor["nn_distance_median"] for r in best_runs]),
         seed_ratios=[r.metrics["test"]["fid"] / out.target["spec_fid"] for r in best_runs],

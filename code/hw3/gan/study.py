@@ -70,7 +70,9 @@ VARIANTS: list[Variant] = [
     # the recipe of SAGAN (Zhang et al. 2019): hinge loss, spectral norm in D, two time-scale learning rates
     Variant("dcgan-ema-sngan", "dcgan-ema", "follow-up",
             {"loss": "hinge", "spectral_norm": True, "lr": 1e-4, "lr_d": 4e-4, "betas": (0.0, 0.9), "val_every": 2}, seeds=1),
-    # its validation FID was still falling at epoch 20 (both additions' curves were): trained longer
+    # its validation FID was still falling at epoch 20 (both additions' curves were): trained longer, first
+    # declared for 50 epochs, then, while two 50-epoch seeds were still falling, for 100 (those two continue
+    # their epoch-50 checkpoints; provenance "continued_from")
     Variant("dcgan-ema-sngan-e100", "dcgan-ema-sngan", "follow-up", {"num_epochs": 100}, seeds=3),
 ]
 
