@@ -103,10 +103,9 @@ class GANFacts:
     curves_reason: str  # curves_clause() of the short follow-up runs that logged a curve
     continued: str  # continued_clause(): how the longest follow-up was trained
     long_epochs: int  # the epochs of the longest-trained follow-up variant
-    pilots: list[str]  # the shorter follow-ups that logged a curve (one seed each)
     pilot_pick: tuple[str, str]  # which of them was trained longer, and why
     ema_vs_dcgan: str  # dcgan-ema's validation FID against dcgan's, in words from compare.seeds
-    not_separable: str  # gain_source(): where the chosen variant's gain may come from, or ""
+    gain_source: str  # gain_source(): where the chosen variant's gain may come from, or ""
     precision_vs_spec: str  # the chosen variant's test precision against the spec's, in words (compare.seeds)
     ema_ratio: float  # dcgan-ema's mean test FID over the spec's: what was seen when it missed the target
     chosen_memorization: str  # memorization_clause() of the chosen variant's seeds
@@ -497,9 +496,9 @@ def from_runs(judge_run: runs.Run, study_runs: list[runs.Run]) -> GANFacts:
         tried=tried_sentence(out.target, len(out.val) - 1, len(dcgan_channels)),
         curves=curves, curves_reason=curves_clause(curves, short_logged),
         continued=continued_clause(out.grouped, long_epochs), long_epochs=long_epochs,
-        pilots=short_logged, pilot_pick=pilot_pick(out.val, short_logged) if short_logged else ("", ""),
+        pilot_pick=pilot_pick(out.val, short_logged) if short_logged else ("", ""),
         ema_vs_dcgan=ema_vs_dcgan,
-        not_separable=gain_source(out.grouped, out.chosen, "dcgan-ema-sngan", "dcgan-ema"),
+        gain_source=gain_source(out.grouped, out.chosen, "dcgan-ema-sngan", "dcgan-ema"),
         precision_vs_spec=compare.seeds(study.values(best_runs, "precision", "test"),
                                         study.values(spec_runs, "precision", "test")).say(
             higher="clearly higher than", lower="clearly lower than", same="not clearly different from"),
